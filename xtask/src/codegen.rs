@@ -78,17 +78,20 @@ impl Gen<'_> {
             if let [one] = alts.as_slice() {
                 return self.ty(one, domain, ctx);
             }
-            if let [a, b] = alts.as_slice() {
-                if b.get("type").and_then(Value::as_str) == Some("array") && b.get("items") == Some(a)
-                {
-                    return Ok(Ty::OneOrMany(Box::new(self.ty(a, domain, ctx)?)));
-                }
+            if let [a, b] = alts.as_slice()
+                && b.get("type").and_then(Value::as_str) == Some("array")
+                && b.get("items") == Some(*a)
+            {
+                return Ok(Ty::OneOrMany(Box::new(self.ty(a, domain, ctx)?)));
             }
             let title = s
                 .get("title")
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("{ctx}: a oneOf needs a title to name its type"))?;
-            let doc = s.get("description").and_then(Value::as_str).unwrap_or_default();
+            let doc = s
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             self.union(title, doc, &alts, domain, ctx)?;
             return Ok(Ty::Named(title.to_owned()));
         }
@@ -111,7 +114,9 @@ impl Gen<'_> {
             ("integer", _) => Ty::Int,
             ("boolean", _) => Ty::Bool,
             ("array", _) => {
-                let items = s.get("items").ok_or_else(|| format!("{ctx}: array without items"))?;
+                let items = s
+                    .get("items")
+                    .ok_or_else(|| format!("{ctx}: array without items"))?;
                 let item = self.ty(items, domain, ctx)?;
                 if item == Ty::Decimal {
                     return Err(format!("{ctx}: arrays of numbers are not supported yet"));
@@ -119,14 +124,23 @@ impl Gen<'_> {
                 Ty::Vec(Box::new(item))
             }
             ("object", _) => match s.get("additionalProperties") {
-                Some(ap) if ap.get("type").and_then(Value::as_str) == Some("string") => Ty::StringMap,
+                Some(ap) if ap.get("type").and_then(Value::as_str) == Some("string") => {
+                    Ty::StringMap
+                }
                 _ => Ty::Raw,
             },
             (other, _) => return Err(format!("{ctx}: unsupported type {other}")),
         })
     }
 
-    fn union(&mut self, title: &str, doc: &str, alts: &[&Value], domain: &str, ctx: &str) -> Result<(), String> {
+    fn union(
+        &mut self,
+        title: &str,
+        doc: &str,
+        alts: &[&Value],
+        domain: &str,
+        ctx: &str,
+    ) -> Result<(), String> {
         if self.unions.contains_key(title) {
             return Ok(());
         }
@@ -151,14 +165,24 @@ impl Gen<'_> {
                 .get(i)
                 .into_iter()
                 .flatten()
-                .filter(|k| all.iter().enumerate().all(|(j, other)| j == i || !other.contains(*k)))
+                .filter(|k| {
+                    all.iter()
+                        .enumerate()
+                        .all(|(j, other)| j == i || !other.contains(*k))
+                })
                 .cloned()
                 .collect();
             variants.push((name, ty, unique));
         }
         self.unions.insert(
             title.to_owned(),
-            (domain.to_owned(), Union { doc: doc.to_owned(), variants }),
+            (
+                domain.to_owned(),
+                Union {
+                    doc: doc.to_owned(),
+                    variants,
+                },
+            ),
         );
         Ok(())
     }
@@ -171,11 +195,17 @@ fn doc_lines(out: &mut String, text: &str, indent: &str) {
 }
 
 fn domain_of(s: &Value) -> String {
-    s.get("x-domain").and_then(Value::as_str).unwrap_or("misc").to_owned()
+    s.get("x-domain")
+        .and_then(Value::as_str)
+        .unwrap_or("misc")
+        .to_owned()
 }
 
 pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
-    let mut g = Gen { spec, unions: BTreeMap::new() };
+    let mut g = Gen {
+        spec,
+        unions: BTreeMap::new(),
+    };
     let mut modules: BTreeMap<String, String> = BTreeMap::new();
     let mut type_names: Vec<String> = Vec::new();
     for (name, s) in spec.schemas() {
@@ -189,14 +219,31 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
         } else if s.get("properties").is_some() {
             gen_struct(&mut g, &mut code, name, s, &domain)?;
         } else if s.get("oneOf").is_some() {
-            let alts: Vec<&Value> = s.get("oneOf").and_then(Value::as_array).into_iter().flatten().collect();
-            let doc = s.get("description").and_then(Value::as_str).unwrap_or_default();
+            let alts: Vec<&Value> = s
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .collect();
+            let doc = s
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             g.union(name, doc, &alts, &domain, name)?;
             continue;
         } else {
             // An object whose fields the docs do not give: kept as raw JSON.
-            doc_lines(&mut code, s.get("description").and_then(Value::as_str).unwrap_or("Shape not documented."), "");
-            let _ = writeln!(code, "/// Kept as raw JSON: the public documentation does not give its fields.\npub type {name} = RawJson;\n");
+            doc_lines(
+                &mut code,
+                s.get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Shape not documented."),
+                "",
+            );
+            let _ = writeln!(
+                code,
+                "/// Kept as raw JSON: the public documentation does not give its fields.\npub type {name} = RawJson;\n"
+            );
         }
         modules.entry(domain).or_default().push_str(&code);
         type_names.push(name.to_owned());
@@ -211,43 +258,86 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
     if !g.unions.is_empty() {
         return Err("operation and hub schemas must not introduce new unions".into());
     }
-    modules.entry("operations".into()).or_default().push_str(&aliases);
+    modules
+        .entry("operations".into())
+        .or_default()
+        .push_str(&aliases);
     type_names.extend(alias_names);
-    modules.entry("tables".into()).or_default().push_str(&gen_catalog(spec)?);
+    modules
+        .entry("tables".into())
+        .or_default()
+        .push_str(&gen_catalog(spec)?);
 
     let mut files = Vec::new();
     let mut root = String::from(HEADER);
-    root.push_str("//! Generated types, one module per domain, all re-exported at the crate root.\n\n");
+    root.push_str(
+        "//! Generated types, one module per domain, all re-exported at the crate root.\n\n",
+    );
     for (module, body) in &modules {
         let _ = writeln!(root, "mod {module};\npub use {module}::*;");
         let mut text = String::from(HEADER);
         text.push_str("#[allow(unused_imports)]\nuse super::*;\n#[allow(unused_imports)]\nuse crate::__private::*;\n#[allow(unused_imports)]\nuse crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};\n#[allow(unused_imports)]\nuse serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};\n#[allow(unused_imports)]\nuse std::collections::BTreeMap;\n#[allow(unused_imports)]\nuse std::fmt;\n\n");
         text.push_str(body);
-        files.push((PathBuf::from(format!("crates/hercle-models/src/generated/{module}.rs")), rustfmt(&text)?));
+        files.push((
+            PathBuf::from(format!("crates/hercle-models/src/generated/{module}.rs")),
+            rustfmt(&text)?,
+        ));
     }
     root.push_str("\n/// Decodes `text` as the named type and re-encodes it, for the fixture tests.\n#[doc(hidden)]\npub fn __fixture_roundtrip(type_name: &str, text: &str) -> Option<Result<(String, String), crate::DecodeError>> {\n    use crate::__private::roundtrip;\n    Some(match type_name {\n");
     type_names.sort();
     type_names.dedup();
     for n in &type_names {
-        let _ = writeln!(root, "        \"{n}\" => roundtrip::<{n}>(text),\n        \"Vec<{n}>\" => roundtrip::<Vec<{n}>>(text),");
+        let _ = writeln!(
+            root,
+            "        \"{n}\" => roundtrip::<{n}>(text),\n        \"Vec<{n}>\" => roundtrip::<Vec<{n}>>(text),"
+        );
     }
     root.push_str("        _ => return None,\n    })\n}\n");
-    files.push((PathBuf::from("crates/hercle-models/src/generated.rs"), rustfmt(&root)?));
+    files.push((
+        PathBuf::from("crates/hercle-models/src/generated.rs"),
+        rustfmt(&root)?,
+    ));
     Ok(files)
 }
 
 fn gen_enum(out: &mut String, name: &str, s: &Value) -> Result<(), String> {
     let values = s.get("enum").and_then(Value::as_array).ok_or("enum")?;
-    let names: Vec<&str> = s.get("x-enum-varnames").and_then(Value::as_array).ok_or_else(|| format!("{name}: x-enum-varnames missing"))?.iter().filter_map(Value::as_str).collect();
-    let descs: Vec<&str> = s.get("x-enum-descriptions").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let names: Vec<&str> = s
+        .get("x-enum-varnames")
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("{name}: x-enum-varnames missing"))?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let descs: Vec<&str> = s
+        .get("x-enum-descriptions")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
     if names.len() != values.len() {
         return Err(format!("{name}: x-enum-varnames does not match enum"));
     }
     let is_int = s.get("type").and_then(Value::as_str) == Some("integer");
-    doc_lines(out, s.get("description").and_then(Value::as_str).unwrap_or(&format!("`{name}` values.")), "");
-    let _ = writeln!(out, "///\n/// Open: a value this version does not know is kept in `Unknown`.");
-    let derives = if is_int { "Clone, Copy, Debug, PartialEq, Eq, Hash" } else { "Clone, Debug, PartialEq, Eq, Hash" };
-    let _ = writeln!(out, "#[derive({derives})]\n#[non_exhaustive]\npub enum {name} {{");
+    doc_lines(
+        out,
+        s.get("description")
+            .and_then(Value::as_str)
+            .unwrap_or(&format!("`{name}` values.")),
+        "",
+    );
+    let _ = writeln!(
+        out,
+        "///\n/// Open: a value this version does not know is kept in `Unknown`."
+    );
+    let derives = if is_int {
+        "Clone, Copy, Debug, PartialEq, Eq, Hash"
+    } else {
+        "Clone, Debug, PartialEq, Eq, Hash"
+    };
+    let _ = writeln!(
+        out,
+        "#[derive({derives})]\n#[non_exhaustive]\npub enum {name} {{"
+    );
     for (i, n) in names.iter().enumerate() {
         let wire = values.get(i).map(Value::to_string).unwrap_or_default();
         let d = descs.get(i).copied().unwrap_or_default();
@@ -255,53 +345,150 @@ fn gen_enum(out: &mut String, name: &str, s: &Value) -> Result<(), String> {
         let _ = writeln!(out, "    {n},");
     }
     let unknown_ty = if is_int { "i64" } else { "String" };
-    let _ = writeln!(out, "    /// A value this version does not know, exactly as received.\n    Unknown({unknown_ty}),\n}}\n");
-    let _ = writeln!(out, "impl {name} {{\n    /// Every documented value.\n    pub const KNOWN: &'static [{name}] = &[{}];\n", names.iter().map(|n| format!("{name}::{n}")).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        out,
+        "    /// A value this version does not know, exactly as received.\n    Unknown({unknown_ty}),\n}}\n"
+    );
+    let _ = writeln!(
+        out,
+        "impl {name} {{\n    /// Every documented value.\n    pub const KNOWN: &'static [{name}] = &[{}];\n",
+        names
+            .iter()
+            .map(|n| format!("{name}::{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     if is_int {
-        let _ = writeln!(out, "    /// The integer code on the wire.\n    pub fn code(&self) -> i64 {{\n        match self {{");
+        let _ = writeln!(
+            out,
+            "    /// The integer code on the wire.\n    pub fn code(&self) -> i64 {{\n        match self {{"
+        );
         for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(out, "            {name}::{n} => {},", values.get(i).map(Value::to_string).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "            {name}::{n} => {},",
+                values.get(i).map(Value::to_string).unwrap_or_default()
+            );
         }
-        let _ = writeln!(out, "            {name}::Unknown(code) => *code,\n        }}\n    }}\n");
-        let _ = writeln!(out, "    /// The value for a wire code; unknown codes are kept.\n    pub fn from_code(code: i64) -> Self {{\n        match code {{");
+        let _ = writeln!(
+            out,
+            "            {name}::Unknown(code) => *code,\n        }}\n    }}\n"
+        );
+        let _ = writeln!(
+            out,
+            "    /// The value for a wire code; unknown codes are kept.\n    pub fn from_code(code: i64) -> Self {{\n        match code {{"
+        );
         for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(out, "            {} => {name}::{n},", values.get(i).map(Value::to_string).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "            {} => {name}::{n},",
+                values.get(i).map(Value::to_string).unwrap_or_default()
+            );
         }
-        let _ = writeln!(out, "            other => {name}::Unknown(other),\n        }}\n    }}\n}}\n");
-        let _ = writeln!(out, "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        s.serialize_i64(self.code())\n    }}\n}}\n");
-        let _ = writeln!(out, "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        deserialize_code(d, \"{name}\").map({name}::from_code)\n    }}\n}}\n");
+        let _ = writeln!(
+            out,
+            "            other => {name}::Unknown(other),\n        }}\n    }}\n}}\n"
+        );
+        let _ = writeln!(
+            out,
+            "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        s.serialize_i64(self.code())\n    }}\n}}\n"
+        );
+        let _ = writeln!(
+            out,
+            "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        deserialize_code(d, \"{name}\").map({name}::from_code)\n    }}\n}}\n"
+        );
     } else {
-        let _ = writeln!(out, "    /// The string on the wire.\n    pub fn as_str(&self) -> &str {{\n        match self {{");
+        let _ = writeln!(
+            out,
+            "    /// The string on the wire.\n    pub fn as_str(&self) -> &str {{\n        match self {{"
+        );
         for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(out, "            {name}::{n} => {},", values.get(i).map(Value::to_string).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "            {name}::{n} => {},",
+                values.get(i).map(Value::to_string).unwrap_or_default()
+            );
         }
-        let _ = writeln!(out, "            {name}::Unknown(s) => s,\n        }}\n    }}\n");
-        let _ = writeln!(out, "    /// The value for a wire string; unknown strings are kept.\n    pub fn from_wire(s: &str) -> Self {{\n        match s {{");
+        let _ = writeln!(
+            out,
+            "            {name}::Unknown(s) => s,\n        }}\n    }}\n"
+        );
+        let _ = writeln!(
+            out,
+            "    /// The value for a wire string; unknown strings are kept.\n    pub fn from_wire(s: &str) -> Self {{\n        match s {{"
+        );
         for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(out, "            {} => {name}::{n},", values.get(i).map(Value::to_string).unwrap_or_default());
+            let _ = writeln!(
+                out,
+                "            {} => {name}::{n},",
+                values.get(i).map(Value::to_string).unwrap_or_default()
+            );
         }
-        let _ = writeln!(out, "            other => {name}::Unknown(other.to_owned()),\n        }}\n    }}\n}}\n");
-        let _ = writeln!(out, "impl fmt::Display for {name} {{\n    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n");
-        let _ = writeln!(out, "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        s.serialize_str(self.as_str())\n    }}\n}}\n");
-        let _ = writeln!(out, "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        deserialize_wire_str(d, \"{name}\", {name}::from_wire)\n    }}\n}}\n");
+        let _ = writeln!(
+            out,
+            "            other => {name}::Unknown(other.to_owned()),\n        }}\n    }}\n}}\n"
+        );
+        let _ = writeln!(
+            out,
+            "impl fmt::Display for {name} {{\n    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n"
+        );
+        let _ = writeln!(
+            out,
+            "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        s.serialize_str(self.as_str())\n    }}\n}}\n"
+        );
+        let _ = writeln!(
+            out,
+            "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        deserialize_wire_str(d, \"{name}\", {name}::from_wire)\n    }}\n}}\n"
+        );
     }
     Ok(())
 }
 
-fn gen_struct(g: &mut Gen<'_>, out: &mut String, name: &str, s: &Value, domain: &str) -> Result<(), String> {
-    let props = s.get("properties").and_then(Value::as_object).ok_or("properties")?;
-    let required: BTreeSet<&str> = s.get("required").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+fn gen_struct(
+    g: &mut Gen<'_>,
+    out: &mut String,
+    name: &str,
+    s: &Value,
+    domain: &str,
+) -> Result<(), String> {
+    let props = s
+        .get("properties")
+        .and_then(Value::as_object)
+        .ok_or("properties")?;
+    let required: BTreeSet<&str> = s
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let mut fields: Vec<(String, String, Ty, Vec<String>)> = Vec::new();
     for (key, ps) in props {
         let ty = g.ty(ps, domain, &format!("{name}.{key}"))?;
-        let aliases: Vec<String> = ps.get("x-aliases").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_owned).collect();
+        let aliases: Vec<String> = ps
+            .get("x-aliases")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect();
         fields.push((key.clone(), ident(&snake(key)), ty, aliases));
     }
-    doc_lines(out, s.get("description").and_then(Value::as_str).unwrap_or(&format!("`{name}` object.")), "");
+    doc_lines(
+        out,
+        s.get("description")
+            .and_then(Value::as_str)
+            .unwrap_or(&format!("`{name}` object.")),
+        "",
+    );
     if let Some(c) = s.get("x-confidence").and_then(Value::as_str) {
         let _ = writeln!(out, "///\n/// Confidence: {c}.");
     }
-    let _ = writeln!(out, "#[derive(Clone, Debug, Default, PartialEq)]\npub struct {name} {{");
+    let _ = writeln!(
+        out,
+        "#[derive(Clone, Debug, Default, PartialEq)]\npub struct {name} {{"
+    );
     for (key, field, ty, aliases) in &fields {
         let ps = props.get(key).and_then(Value::as_object);
         let mut d = format!("`{key}`");
@@ -319,58 +506,134 @@ fn gen_struct(g: &mut Gen<'_>, out: &mut String, name: &str, s: &Value, domain: 
         doc_lines(out, &d, "    ");
         let _ = writeln!(out, "    pub {field}: Option<{}>,", ty.rust());
     }
-    let _ = writeln!(out, "    /// Fields this version does not know, kept as received and written back.\n    pub extra: BTreeMap<String, RawJson>,\n}}\n");
+    let _ = writeln!(
+        out,
+        "    /// Fields this version does not know, kept as received and written back.\n    pub extra: BTreeMap<String, RawJson>,\n}}\n"
+    );
 
     // Deserialize
-    let _ = writeln!(out, "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        struct V;\n        impl<'de> de::Visitor<'de> for V {{\n            type Value = {name};\n            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n                f.write_str(\"a {name} object\")\n            }}\n            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n                let mut out = {name}::default();\n                while let Some(Key(key)) = map.next_key()? {{\n                    match &*key {{");
+    let _ = writeln!(
+        out,
+        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        struct V;\n        impl<'de> de::Visitor<'de> for V {{\n            type Value = {name};\n            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n                f.write_str(\"a {name} object\")\n            }}\n            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n                let mut out = {name}::default();\n                while let Some(Key(key)) = map.next_key()? {{\n                    match &*key {{"
+    );
     for (key, field, ty, aliases) in &fields {
         let mut pat = format!("\"{key}\"");
         for a in aliases {
             pat.push_str(&format!(" | \"{a}\""));
         }
-        let read = if *ty == Ty::Decimal { "opt_decimal(&mut map)?".to_owned() } else { "map.next_value()?".to_owned() };
-        let _ = writeln!(out, "                        {pat} => out.{field} = {read},");
+        let read = if *ty == Ty::Decimal {
+            "opt_decimal(&mut map)?".to_owned()
+        } else {
+            "map.next_value()?".to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "                        {pat} => out.{field} = {read},"
+        );
     }
-    let _ = writeln!(out, "                        _ => {{\n                            let value = map.next_value()?;\n                            out.extra.insert(key.into_owned(), value);\n                        }}\n                    }}\n                }}\n                Ok(out)\n            }}\n        }}\n        d.deserialize_map(V)\n    }}\n}}\n");
+    let _ = writeln!(
+        out,
+        "                        _ => {{\n                            let value = map.next_value()?;\n                            out.extra.insert(key.into_owned(), value);\n                        }}\n                    }}\n                }}\n                Ok(out)\n            }}\n        }}\n        d.deserialize_map(V)\n    }}\n}}\n"
+    );
 
     // Serialize
-    let _ = writeln!(out, "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        let mut map = s.serialize_map(None)?;");
+    let _ = writeln!(
+        out,
+        "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        let mut map = s.serialize_map(None)?;"
+    );
     for (key, field, ty, _) in &fields {
-        let value = if *ty == Ty::Decimal { "&DecimalRef(v)" } else { "v" };
-        let _ = writeln!(out, "        if let Some(v) = &self.{field} {{\n            map.serialize_entry(\"{key}\", {value})?;\n        }}");
+        let value = if *ty == Ty::Decimal {
+            "&DecimalRef(v)"
+        } else {
+            "v"
+        };
+        let _ = writeln!(
+            out,
+            "        if let Some(v) = &self.{field} {{\n            map.serialize_entry(\"{key}\", {value})?;\n        }}"
+        );
     }
-    let _ = writeln!(out, "        for (k, v) in &self.extra {{\n            map.serialize_entry(k, v)?;\n        }}\n        map.end()\n    }}\n}}\n");
+    let _ = writeln!(
+        out,
+        "        for (k, v) in &self.extra {{\n            map.serialize_entry(k, v)?;\n        }}\n        map.end()\n    }}\n}}\n"
+    );
     Ok(())
 }
 
 fn gen_union(out: &mut String, name: &str, u: &Union) {
-    doc_lines(out, if u.doc.is_empty() { "One of several shapes." } else { &u.doc }, "");
-    let _ = writeln!(out, "///\n/// Told apart by the JSON kind, then by field names only one shape has;\n/// anything else is kept in `Other`.\n#[derive(Clone, Debug, PartialEq)]\n#[non_exhaustive]\npub enum {name} {{");
+    doc_lines(
+        out,
+        if u.doc.is_empty() {
+            "One of several shapes."
+        } else {
+            &u.doc
+        },
+        "",
+    );
+    let _ = writeln!(
+        out,
+        "///\n/// Told apart by the JSON kind, then by field names only one shape has;\n/// anything else is kept in `Other`.\n#[derive(Clone, Debug, PartialEq)]\n#[non_exhaustive]\npub enum {name} {{"
+    );
     for (v, ty, _) in &u.variants {
         let _ = writeln!(out, "    /// A `{}`.\n    {v}({}),", ty.rust(), ty.rust());
     }
-    let _ = writeln!(out, "    /// A shape not described, exactly as received.\n    Other(RawJson),\n}}\n");
-    let _ = writeln!(out, "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        match self {{");
+    let _ = writeln!(
+        out,
+        "    /// A shape not described, exactly as received.\n    Other(RawJson),\n}}\n"
+    );
+    let _ = writeln!(
+        out,
+        "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        match self {{"
+    );
     for (v, _, _) in &u.variants {
         let _ = writeln!(out, "            {name}::{v}(x) => x.serialize(s),");
     }
-    let _ = writeln!(out, "            {name}::Other(x) => x.serialize(s),\n        }}\n    }}\n}}\n");
-    let _ = writeln!(out, "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        let raw = RawJson::deserialize(d)?;\n        let text = raw.get();");
-    let arrays: Vec<&(String, Ty, Vec<String>)> = u.variants.iter().filter(|(_, t, _)| matches!(t, Ty::Vec(_))).collect();
+    let _ = writeln!(
+        out,
+        "            {name}::Other(x) => x.serialize(s),\n        }}\n    }}\n}}\n"
+    );
+    let _ = writeln!(
+        out,
+        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        let raw = RawJson::deserialize(d)?;\n        let text = raw.get();"
+    );
+    let arrays: Vec<&(String, Ty, Vec<String>)> = u
+        .variants
+        .iter()
+        .filter(|(_, t, _)| matches!(t, Ty::Vec(_)))
+        .collect();
     if let Some((v, _, _)) = arrays.first() {
-        let _ = writeln!(out, "        if text.starts_with('[') {{\n            return decode_variant(text).map({name}::{v});\n        }}");
+        let _ = writeln!(
+            out,
+            "        if text.starts_with('[') {{\n            return decode_variant(text).map({name}::{v});\n        }}"
+        );
     }
-    let objects: Vec<&(String, Ty, Vec<String>)> = u.variants.iter().filter(|(_, t, k)| matches!(t, Ty::Named(_)) && !k.is_empty()).collect();
+    let objects: Vec<&(String, Ty, Vec<String>)> = u
+        .variants
+        .iter()
+        .filter(|(_, t, k)| matches!(t, Ty::Named(_)) && !k.is_empty())
+        .collect();
     if !objects.is_empty() {
-        let _ = writeln!(out, "        if text.starts_with('{{') {{\n            let keys = object_keys::<D::Error>(text)?;");
+        let _ = writeln!(
+            out,
+            "        if text.starts_with('{{') {{\n            let keys = object_keys::<D::Error>(text)?;"
+        );
         for (v, _, unique) in objects {
-            let list = unique.iter().map(|k| format!("\"{k}\"")).collect::<Vec<_>>().join(", ");
-            let _ = writeln!(out, "            if has_any(&keys, &[{list}]) {{\n                return decode_variant(text).map({name}::{v});\n            }}");
+            let list = unique
+                .iter()
+                .map(|k| format!("\"{k}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                out,
+                "            if has_any(&keys, &[{list}]) {{\n                return decode_variant(text).map({name}::{v});\n            }}"
+            );
         }
         let _ = writeln!(out, "        }}");
     }
     if let Some((v, _, _)) = u.variants.iter().find(|(n, _, _)| n == "Object") {
-        let _ = writeln!(out, "        if text.starts_with('{{') {{\n            return Ok({name}::{v}(raw));\n        }}");
+        let _ = writeln!(
+            out,
+            "        if text.starts_with('{{') {{\n            return Ok({name}::{v}(raw));\n        }}"
+        );
     }
     let _ = writeln!(out, "        Ok({name}::Other(raw))\n    }}\n}}\n");
 }
@@ -383,11 +646,19 @@ fn gen_aliases(g: &mut Gen<'_>, spec: &Spec) -> Result<(String, Vec<String>), St
     for op in spec.operations() {
         let id = str_of(op.op, "operationId");
         let mut seen: Option<Ty> = None;
-        for (status, resp) in op.op.get("responses").and_then(Value::as_object).into_iter().flatten() {
+        for (status, resp) in op
+            .op
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             if !status.starts_with('2') {
                 continue;
             }
-            let Some(schema) = resp.pointer("/content/application~1json/schema") else { continue };
+            let Some(schema) = resp.pointer("/content/application~1json/schema") else {
+                continue;
+            };
             let ty = g.ty(schema, "operations", id)?;
             if seen.as_ref().is_some_and(|s| *s != ty) {
                 return Err(format!("{id}: success responses differ in type"));
@@ -395,7 +666,13 @@ fn gen_aliases(g: &mut Gen<'_>, spec: &Spec) -> Result<(String, Vec<String>), St
             seen = Some(ty);
         }
         if let Some(ty) = seen {
-            let _ = writeln!(out, "/// Success body of `{} {}` ({id}).\npub type {id}Response = {};\n", op.method.to_uppercase(), op.path, ty.rust());
+            let _ = writeln!(
+                out,
+                "/// Success body of `{} {}` ({id}).\npub type {id}Response = {};\n",
+                op.method.to_uppercase(),
+                op.path,
+                ty.rust()
+            );
             names.push(format!("{id}Response"));
         }
     }
@@ -403,7 +680,11 @@ fn gen_aliases(g: &mut Gen<'_>, spec: &Spec) -> Result<(String, Vec<String>), St
         let name = str_of(m, "name");
         if let Some(data) = m.get("data").filter(|d| !d.is_null()) {
             let ty = g.ty(data, "operations", name)?;
-            let _ = writeln!(out, "/// The envelope `data` answering hub method `{name}`.\npub type {name}Data = {};\n", ty.rust());
+            let _ = writeln!(
+                out,
+                "/// The envelope `data` answering hub method `{name}`.\npub type {name}Data = {};\n",
+                ty.rust()
+            );
             names.push(format!("{name}Data"));
         }
     }
@@ -430,7 +711,10 @@ fn arg_kind(spec: &Spec, s: &Value) -> String {
     let (kind, nullable) = match s.get("type") {
         Some(Value::String(t)) => (t.as_str(), false),
         Some(Value::Array(ts)) => (
-            ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("string"),
+            ts.iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or("string"),
             true,
         ),
         _ => ("string", false),
@@ -443,12 +727,19 @@ fn arg_kind(spec: &Spec, s: &Value) -> String {
         ("boolean", _) => "Boolean",
         _ => "Object",
     };
-    if nullable { format!("ArgKind::Nullable(&ArgKind::{base})") } else { format!("ArgKind::{base}") }
+    if nullable {
+        format!("ArgKind::Nullable(&ArgKind::{base})")
+    } else {
+        format!("ArgKind::{base}")
+    }
 }
 
 fn gen_catalog(spec: &Spec) -> Result<String, String> {
     let mut out = String::new();
-    let _ = writeln!(out, "use crate::catalog::*;\n\n/// Every REST endpoint of the description, in its order.\npub const ENDPOINTS: &[Endpoint] = &[");
+    let _ = writeln!(
+        out,
+        "use crate::catalog::*;\n\n/// Every REST endpoint of the description, in its order.\npub const ENDPOINTS: &[Endpoint] = &["
+    );
     for op in spec.operations() {
         let o = op.op;
         let id = str_of(o, "operationId");
@@ -466,7 +757,12 @@ fn gen_catalog(spec: &Spec) -> Result<String, String> {
         };
         let mut statuses = Vec::new();
         let mut response = "None".to_owned();
-        for (status, resp) in o.get("responses").and_then(Value::as_object).into_iter().flatten() {
+        for (status, resp) in o
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
             if status.starts_with('2') {
                 statuses.push(status.clone());
                 if resp.pointer("/content/application~1json/schema").is_some() {
@@ -476,7 +772,10 @@ fn gen_catalog(spec: &Spec) -> Result<String, String> {
         }
         let request = match o.get("requestBody").and_then(|b| b.get("content")) {
             Some(c) => {
-                let s = c.as_object().and_then(|m| m.values().next()).and_then(|v| v.get("schema"));
+                let s = c
+                    .as_object()
+                    .and_then(|m| m.values().next())
+                    .and_then(|v| v.get("schema"));
                 match s.and_then(ref_name) {
                     Some(n) => format!("Some(\"{n}\")"),
                     None => "None".into(),
@@ -485,36 +784,100 @@ fn gen_catalog(spec: &Spec) -> Result<String, String> {
             None => "None".into(),
         };
         let mut query = Vec::new();
-        for p in o.get("parameters").and_then(Value::as_array).into_iter().flatten() {
+        for p in o
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if p.get("in").and_then(Value::as_str) == Some("query") {
-                query.push(format!("QueryParam {{ name: \"{}\", required: {} }}", p.get("name").and_then(Value::as_str).unwrap_or_default(), p.get("required").and_then(Value::as_bool).unwrap_or(false)));
+                query.push(format!(
+                    "QueryParam {{ name: \"{}\", required: {} }}",
+                    p.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    p.get("required").and_then(Value::as_bool).unwrap_or(false)
+                ));
             }
         }
-        let max_range = o.get("x-max-range-days").and_then(Value::as_u64).map_or("None".into(), |d| format!("Some({d})"));
-        let _ = writeln!(out, "    Endpoint {{ operation_id: \"{id}\", method: {method}, path: \"{}\", domain: \"{}\", success: &[{}], request: {request}, response: {response}, query: &[{}], idempotent: {}, pagination: {pagination}, max_range_days: {max_range}, sandbox_only: {}, confidence: {} }},",
+        let max_range = o
+            .get("x-max-range-days")
+            .and_then(Value::as_u64)
+            .map_or("None".into(), |d| format!("Some({d})"));
+        let _ = writeln!(
+            out,
+            "    Endpoint {{ operation_id: \"{id}\", method: {method}, path: \"{}\", domain: \"{}\", success: &[{}], request: {request}, response: {response}, query: &[{}], idempotent: {}, pagination: {pagination}, max_range_days: {max_range}, sandbox_only: {}, confidence: {} }},",
             op.path,
-            o.get("tags").and_then(|t| t.get(0)).and_then(Value::as_str).unwrap_or_default(),
+            o.get("tags")
+                .and_then(|t| t.get(0))
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
             statuses.join(", "),
             query.join(", "),
-            o.get("x-idempotent").and_then(Value::as_bool).unwrap_or(false),
-            o.get("x-sandbox-only").and_then(Value::as_bool).unwrap_or(false),
-            confidence(str_of(o, "x-confidence")));
+            o.get("x-idempotent")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            o.get("x-sandbox-only")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            confidence(str_of(o, "x-confidence"))
+        );
     }
-    let _ = writeln!(out, "];\n\n/// Every hub method of the description, in its order.\npub const HUB_METHODS: &[HubMethod] = &[");
+    let _ = writeln!(
+        out,
+        "];\n\n/// Every hub method of the description, in its order.\npub const HUB_METHODS: &[HubMethod] = &["
+    );
     for m in spec.hub_methods() {
         let name = str_of(m, "name");
-        let args: Vec<String> = m.get("arguments").and_then(Value::as_array).into_iter().flatten().map(|a| {
-            format!("HubArgument {{ name: \"{}\", kind: {} }}", a.get("name").and_then(Value::as_str).unwrap_or_default(), arg_kind(spec, a.get("schema").unwrap_or(&Value::Null)))
-        }).collect();
-        let subjects: Vec<String> = m.get("subjects").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(|s| format!("\"{s}\"")).collect();
-        let data = if m.get("data").is_some_and(|d| !d.is_null()) { format!("Some(\"{name}Data\")") } else { "None".into() };
-        let _ = writeln!(out, "    HubMethod {{ name: \"{name}\", group: \"{}\", channel: \"{}\", arguments: &[{}], subjects: &[{}], data: {data}, confidence: {} }},",
-            str_of(m, "group"), str_of(m, "channel"), args.join(", "), subjects.join(", "), confidence(str_of(m, "x-confidence")));
+        let args: Vec<String> = m
+            .get("arguments")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|a| {
+                format!(
+                    "HubArgument {{ name: \"{}\", kind: {} }}",
+                    a.get("name").and_then(Value::as_str).unwrap_or_default(),
+                    arg_kind(spec, a.get("schema").unwrap_or(&Value::Null))
+                )
+            })
+            .collect();
+        let subjects: Vec<String> = m
+            .get("subjects")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(|s| format!("\"{s}\""))
+            .collect();
+        let data = if m.get("data").is_some_and(|d| !d.is_null()) {
+            format!("Some(\"{name}Data\")")
+        } else {
+            "None".into()
+        };
+        let _ = writeln!(
+            out,
+            "    HubMethod {{ name: \"{name}\", group: \"{}\", channel: \"{}\", arguments: &[{}], subjects: &[{}], data: {data}, confidence: {} }},",
+            str_of(m, "group"),
+            str_of(m, "channel"),
+            args.join(", "),
+            subjects.join(", "),
+            confidence(str_of(m, "x-confidence"))
+        );
     }
-    let _ = writeln!(out, "];\n\n/// Every webhook event type of the description.\npub const WEBHOOK_EVENTS: &[WebhookEventInfo] = &[");
+    let _ = writeln!(
+        out,
+        "];\n\n/// Every webhook event type of the description.\npub const WEBHOOK_EVENTS: &[WebhookEventInfo] = &["
+    );
     for (name, post) in spec.webhooks() {
-        let data = post.get("x-data").and_then(ref_name).map_or("None".into(), |n| format!("Some(\"{n}\")"));
-        let _ = writeln!(out, "    WebhookEventInfo {{ event_type: \"{name}\", summary: {:?}, data: {data}, confidence: {} }},", str_of(post, "summary"), confidence(str_of(post, "x-confidence")));
+        let data = post
+            .get("x-data")
+            .and_then(ref_name)
+            .map_or("None".into(), |n| format!("Some(\"{n}\")"));
+        let _ = writeln!(
+            out,
+            "    WebhookEventInfo {{ event_type: \"{name}\", summary: {:?}, data: {data}, confidence: {} }},",
+            str_of(post, "summary"),
+            confidence(str_of(post, "x-confidence"))
+        );
     }
     out.push_str("];\n");
     Ok(out)
@@ -529,11 +892,18 @@ fn rustfmt(code: &str) -> Result<String, String> {
         .spawn()
         .map_err(|e| format!("rustfmt: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(code.as_bytes()).map_err(|e| format!("rustfmt: {e}"))?;
+        stdin
+            .write_all(code.as_bytes())
+            .map_err(|e| format!("rustfmt: {e}"))?;
     }
-    let output = child.wait_with_output().map_err(|e| format!("rustfmt: {e}"))?;
+    let output = child
+        .wait_with_output()
+        .map_err(|e| format!("rustfmt: {e}"))?;
     if !output.status.success() {
-        return Err(format!("rustfmt failed:\n{}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "rustfmt failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     String::from_utf8(output.stdout).map_err(|e| e.to_string())
 }

@@ -21,10 +21,15 @@ fn fixture_count(root: &Path, dir: &str) -> usize {
 }
 
 fn layers(root: &Path) -> Vec<(&'static str, bool)> {
-    ["hercle-rest", "hercle-hub", "hercle-sandbox", "hercle-webhooks"]
-        .into_iter()
-        .map(|c| (c, root.join("crates").join(c).join("Cargo.toml").exists()))
-        .collect()
+    [
+        "hercle-rest",
+        "hercle-hub",
+        "hercle-sandbox",
+        "hercle-webhooks",
+    ]
+    .into_iter()
+    .map(|c| (c, root.join("crates").join(c).join("Cargo.toml").exists()))
+    .collect()
 }
 
 fn mark(present: bool, crate_name: &str) -> String {
@@ -111,8 +116,16 @@ pub(crate) fn render(spec: &Spec, root: &Path) -> Result<String, String> {
             out,
             "| {name} | {} | {} | {} | {} | {} | {} | {} |",
             args.join(", "),
-            if subjects.is_empty() { "undocumented".to_owned() } else { subjects.join(", ") },
-            if m.get("data").is_some_and(|d| !d.is_null()) { "yes" } else { "no data" },
+            if subjects.is_empty() {
+                "undocumented".to_owned()
+            } else {
+                subjects.join(", ")
+            },
+            if m.get("data").is_some_and(|d| !d.is_null()) {
+                "yes"
+            } else {
+                "no data"
+            },
             fixture_count(root, &format!("fixtures/hub/{name}")),
             mark(has("hercle-hub"), "hercle-hub"),
             mark(has("hercle-sandbox"), "hercle-sandbox"),

@@ -76,7 +76,9 @@ fn run_codegen(check: bool) -> Result<(), String> {
             stale.push(format!(
                 "{} is stale:\n{}",
                 rel.display(),
-                diff.unified_diff().context_radius(2).header("committed", "generated")
+                diff.unified_diff()
+                    .context_radius(2)
+                    .header("committed", "generated")
             ));
         } else {
             if let Some(dir) = path.parent() {

@@ -92,7 +92,10 @@ pub(crate) fn snake(name: &str) -> String {
     let chars: Vec<char> = name.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         if c.is_ascii_uppercase() {
-            let prev_lower = i > 0 && chars.get(i - 1).is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit());
+            let prev_lower = i > 0
+                && chars
+                    .get(i - 1)
+                    .is_some_and(|p| p.is_ascii_lowercase() || p.is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(char::is_ascii_lowercase);
             let prev_upper = i > 0 && chars.get(i - 1).is_some_and(char::is_ascii_uppercase);
             if i > 0 && (prev_lower || (prev_upper && next_lower)) {

@@ -65,6 +65,10 @@ pub struct QueryParam {
     pub required: bool,
 }
 
+/// An endpoint matched by [`Endpoint::route`] and its path parameters in
+/// template order.
+pub type Route<'p> = (&'static Endpoint, Vec<(&'static str, &'p str)>);
+
 /// One REST endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Endpoint {
@@ -99,7 +103,9 @@ pub struct Endpoint {
 impl Endpoint {
     /// The endpoint with this operation id.
     pub fn find(operation_id: &str) -> Option<&'static Endpoint> {
-        crate::ENDPOINTS.iter().find(|e| e.operation_id == operation_id)
+        crate::ENDPOINTS
+            .iter()
+            .find(|e| e.operation_id == operation_id)
     }
 
     /// Finds the endpoint serving `method` and `path` (no query string), and
@@ -112,12 +118,9 @@ impl Endpoint {
     /// assert_eq!(e.operation_id, "GetPairPrice");
     /// assert_eq!(params, [("pair", "BTCUSDT"), ("size", "1.5")]);
     /// ```
-    pub fn route(
-        method: HttpMethod,
-        path: &str,
-    ) -> Option<(&'static Endpoint, Vec<(&'static str, &str)>)> {
+    pub fn route<'p>(method: HttpMethod, path: &'p str) -> Option<Route<'p>> {
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        let mut best: Option<(usize, &'static Endpoint, Vec<(&'static str, &str)>)> = None;
+        let mut best: Option<(usize, Route<'p>)> = None;
         for e in crate::ENDPOINTS.iter().filter(|e| e.method == method) {
             let template: Vec<&'static str> = e.path.split('/').collect();
             if template.len() != segments.len() {
@@ -138,11 +141,11 @@ impl Endpoint {
                     }
                 }
             });
-            if matched && best.as_ref().is_none_or(|(n, _, _)| literals > *n) {
-                best = Some((literals, e, params));
+            if matched && best.as_ref().is_none_or(|(n, _)| literals > *n) {
+                best = Some((literals, (e, params)));
             }
         }
-        best.map(|(_, e, p)| (e, p))
+        best.map(|(_, route)| route)
     }
 }
 

@@ -70,7 +70,11 @@ impl fmt::Display for DecodeError {
         if self.path.is_empty() || self.path == "." {
             write!(f, "cannot decode payload: {}", self.message)
         } else {
-            write!(f, "cannot decode payload at `{}`: {}", self.path, self.message)
+            write!(
+                f,
+                "cannot decode payload at `{}`: {}",
+                self.path, self.message
+            )
         }
     }
 }

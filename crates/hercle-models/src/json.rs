@@ -127,7 +127,11 @@ impl EmbeddedJson {
 
 impl fmt::Debug for EmbeddedJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let form = if self.was_string() { "string" } else { "inline" };
+        let form = if self.was_string() {
+            "string"
+        } else {
+            "inline"
+        };
         write!(f, "EmbeddedJson({form} {})", self.json_text())
     }
 }

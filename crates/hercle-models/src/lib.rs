@@ -128,7 +128,9 @@ pub mod __private {
     }
 
     /// Decodes one union variant from its buffered text.
-    pub fn decode_variant<T: serde::de::DeserializeOwned, E: de::Error>(text: &str) -> Result<T, E> {
+    pub fn decode_variant<T: serde::de::DeserializeOwned, E: de::Error>(
+        text: &str,
+    ) -> Result<T, E> {
         crate::decode_str(text).map_err(E::custom)
     }
 
@@ -137,7 +139,8 @@ pub mod __private {
         text: &str,
     ) -> Result<(String, String), crate::DecodeError> {
         let value: T = crate::decode_str(text)?;
-        let json = serde_json::to_string(&value).map_err(|e| crate::DecodeError::from_serde("", e))?;
+        let json =
+            serde_json::to_string(&value).map_err(|e| crate::DecodeError::from_serde("", e))?;
         Ok((format!("{value:#?}"), json))
     }
 

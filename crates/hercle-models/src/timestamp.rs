@@ -232,16 +232,28 @@ mod tests {
             ("2023-10-11T23:00:57.1-01:30", 1_697_070_657_100_000_000),
         ] {
             let t = Timestamp::from_text(text);
-            assert_eq!(t.get().map(|t| t.unix_timestamp_nanos()), Some(unix_nanos), "{text}");
+            assert_eq!(
+                t.get().map(|t| t.unix_timestamp_nanos()),
+                Some(unix_nanos),
+                "{text}"
+            );
             assert_eq!(t.raw_text(), Some(text));
         }
     }
 
     #[test]
     fn quirk_4_and_5_absent_values() {
-        for text in ["", "0001-01-01T00:00:00", "0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000+00:00"] {
+        for text in [
+            "",
+            "0001-01-01T00:00:00",
+            "0001-01-01T00:00:00Z",
+            "0001-01-01T00:00:00.000+00:00",
+        ] {
             let t = Timestamp::from_text(text);
-            assert!(t.is_absent() && !t.is_invalid() && t.get().is_none(), "{text:?}");
+            assert!(
+                t.is_absent() && !t.is_invalid() && t.get().is_none(),
+                "{text:?}"
+            );
         }
     }
 
@@ -263,7 +275,10 @@ mod tests {
     #[test]
     fn quirk_5_unix_milliseconds() {
         let t: Timestamp = serde_json::from_str("1718000000123").unwrap();
-        assert_eq!(t.get().unwrap().unix_timestamp_nanos(), 1_718_000_000_123_000_000);
+        assert_eq!(
+            t.get().unwrap().unix_timestamp_nanos(),
+            1_718_000_000_123_000_000
+        );
         assert_eq!(serde_json::to_string(&t).unwrap(), "1718000000123");
     }
 }

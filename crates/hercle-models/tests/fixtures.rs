@@ -11,8 +11,15 @@
 //! - `models/<Type>/*.json`: the named type, or a list of it when the file
 //!   holds an array (several variants in one file).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
 use hercle_models::catalog::{Endpoint, HubMethod};
-use hercle_models::{RawJson, __fixture_roundtrip, decimal::same_number};
+use hercle_models::{__fixture_roundtrip, RawJson, decimal::same_number};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,7 +29,9 @@ fn fixtures_dir() -> PathBuf {
 }
 
 fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -39,16 +48,22 @@ fn type_for(rel: &[&str]) -> Result<String, String> {
         ["rest", op, file] => {
             let e = Endpoint::find(op).ok_or_else(|| format!("no operation {op}"))?;
             if file.starts_with("request") {
-                e.request.map(str::to_owned).ok_or_else(|| format!("{op} has no request body"))
+                e.request
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("{op} has no request body"))
             } else if let Some(rest) = file.strip_prefix("response-") {
                 let status = rest.get(..3).unwrap_or_default();
                 if status.starts_with('2') {
-                    e.response.map(str::to_owned).ok_or_else(|| format!("{op} has no response body"))
+                    e.response
+                        .map(str::to_owned)
+                        .ok_or_else(|| format!("{op} has no response body"))
                 } else {
                     Ok("ErrorBody".to_owned())
                 }
             } else {
-                Err(format!("{file}: expected request*.json or response-<status>*.json"))
+                Err(format!(
+                    "{file}: expected request*.json or response-<status>*.json"
+                ))
             }
         }
         ["hub", method, file] if file.starts_with("data") => HubMethod::find(method)
@@ -83,7 +98,10 @@ fn tree(text: &str) -> Json {
                 map.into_iter()
                     .filter(|(_, v)| v.get() != "null")
                     .map(|(k, v)| {
-                        let k = ALIASES.iter().find(|(a, _)| *a == k).map_or(k, |(_, c)| (*c).to_owned());
+                        let k = ALIASES
+                            .iter()
+                            .find(|(a, _)| *a == k)
+                            .map_or(k, |(_, c)| (*c).to_owned());
                         (k, tree(v.get()))
                     })
                     .collect(),
@@ -111,10 +129,11 @@ fn same(a: &Json, b: &Json, path: &str) -> Result<(), String> {
             .try_for_each(|(i, (x, y))| same(x, y, &format!("{path}[{i}]"))),
         (Json::Obj(x), Json::Obj(y)) => {
             let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().try_for_each(|k| match (x.get(k), y.get(k)) {
-                (Some(x), Some(y)) => same(x, y, &format!("{path}.{k}")),
-                _ => Err(format!("{path}.{k}: present on one side only")),
-            })
+            keys.into_iter()
+                .try_for_each(|k| match (x.get(k), y.get(k)) {
+                    (Some(x), Some(y)) => same(x, y, &format!("{path}.{k}")),
+                    _ => Err(format!("{path}.{k}: present on one side only")),
+                })
         }
         _ if a == b => Ok(()),
         _ => Err(format!("{path}: {a:?} != {b:?}")),
@@ -129,21 +148,34 @@ fn every_fixture_decodes_round_trips_and_matches_its_snapshot() {
         json_files(&root.join(dir), &mut files);
     }
     files.sort();
-    assert!(files.len() > 100, "fixtures not found under {}", root.display());
+    assert!(
+        files.len() > 100,
+        "fixtures not found under {}",
+        root.display()
+    );
     let mut failures = Vec::new();
     for file in &files {
-        let rel = file.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = file
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let parts: Vec<&str> = rel.split('/').collect();
         let text = std::fs::read_to_string(file).unwrap();
-        if let ["hub", method, f] = parts.as_slice() {
-            if f.starts_with("args") {
-                let m = HubMethod::find(method).unwrap_or_else(|| panic!("{rel}: no hub method {method}"));
-                let args: Vec<RawJson> = serde_json::from_str(&text).unwrap();
-                if args.len() != m.arguments.len() {
-                    failures.push(format!("{rel}: {} arguments, {method} takes {}", args.len(), m.arguments.len()));
-                }
-                continue;
+        if let ["hub", method, f] = parts.as_slice()
+            && f.starts_with("args")
+        {
+            let m =
+                HubMethod::find(method).unwrap_or_else(|| panic!("{rel}: no hub method {method}"));
+            let args: Vec<RawJson> = serde_json::from_str(&text).unwrap();
+            if args.len() != m.arguments.len() {
+                failures.push(format!(
+                    "{rel}: {} arguments, {method} takes {}",
+                    args.len(),
+                    m.arguments.len()
+                ));
             }
+            continue;
         }
         let ty = match type_for(&parts) {
             Ok(t) => t,
@@ -171,13 +203,20 @@ fn every_fixture_decodes_round_trips_and_matches_its_snapshot() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} fixture(s) failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn every_postman_example_is_a_fixture() {
     let root = fixtures_dir();
-    let text = std::fs::read_to_string(root.join("postman/Hercle_REST_API.postman_collection.json")).unwrap();
+    let text =
+        std::fs::read_to_string(root.join("postman/Hercle_REST_API.postman_collection.json"))
+            .unwrap();
     let collection: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut stack = vec![&collection["item"]];
     let mut seen = 0;
@@ -198,7 +237,13 @@ fn every_postman_example_is_a_fixture() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|s| if s.as_str().unwrap().starts_with("{{") { "x".to_owned() } else { s.as_str().unwrap().to_owned() })
+                .map(|s| {
+                    if s.as_str().unwrap().starts_with("{{") {
+                        "x".to_owned()
+                    } else {
+                        s.as_str().unwrap().to_owned()
+                    }
+                })
                 .collect();
             let path = format!("/{}", path.join("/"));
             let (endpoint, _) = Endpoint::route(method, &path)
@@ -217,7 +262,12 @@ fn every_postman_example_is_a_fixture() {
                 ));
                 let fixture = std::fs::read_to_string(&file)
                     .unwrap_or_else(|_| panic!("missing fixture {}", file.display()));
-                assert_eq!(fixture, body, "{} differs from the Postman example", file.display());
+                assert_eq!(
+                    fixture,
+                    body,
+                    "{} differs from the Postman example",
+                    file.display()
+                );
             }
         }
     }

@@ -1,0 +1,505 @@
+//! One test (at least) per documentation quirk of the API inventory
+//! (`README.md` §9), named by its number. Quirks whose behaviour lives in a
+//! later layer are pinned here at the level of the models and the API
+//! description, which is what that layer is generated from.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use hercle_models::catalog::{Confidence, Endpoint, HttpMethod, HubMethod, Pagination};
+use hercle_models::*;
+use serde_json::Value;
+
+fn spec() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../api/hercle.openapi.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+#[test]
+fn quirk_01_pair_size_accepts_both_timestamp_keys() {
+    for key in ["timeStamp", "timestamp"] {
+        let p: PairSize =
+            decode(format!(r#"{{"price":1,"{key}":"2024-06-01T12:00:00Z"}}"#).as_bytes()).unwrap();
+        assert!(p.timestamp.unwrap().get().is_some(), "{key}");
+        assert!(p.extra.is_empty());
+    }
+}
+
+#[test]
+fn quirk_02_price_accepts_both_timestamp_keys() {
+    for key in ["timeStamp", "timestamp"] {
+        let q: PriceQuote =
+            decode(format!(r#"{{"buyPrice":1,"{key}":"2024-06-01T12:00:00Z"}}"#).as_bytes())
+                .unwrap();
+        assert!(q.timestamp.unwrap().get().is_some(), "{key}");
+    }
+}
+
+#[test]
+fn quirk_03_impossible_date_does_not_fail_the_payload() {
+    let trades: Vec<Trade> =
+        decode(br#"[{"id":"t","price":1534,"timestamp":"2023-07-23T32:35.000Z"}]"#).unwrap();
+    let t = trades[0].timestamp.as_ref().unwrap();
+    assert!(t.is_invalid());
+    assert_eq!(t.raw_text(), Some("2023-07-23T32:35.000Z"));
+    assert_eq!(trades[0].price, Some(d("1534")));
+}
+
+#[test]
+fn quirk_04_dotnet_min_value_is_absent() {
+    let a: DepositAddress = decode(br#"{"creationDate":"0001-01-01T00:00:00"}"#).unwrap();
+    let t = a.creation_date.unwrap();
+    assert!(t.is_absent() && t.get().is_none());
+}
+
+#[test]
+fn quirk_05_mixed_timestamp_formats() {
+    let a: PayeeAddress =
+        decode(br#"{"auditDate":"","createdAt":"2023-10-11T23:00:57.93094Z"}"#).unwrap();
+    assert!(a.audit_date.unwrap().is_absent());
+    assert_eq!(
+        a.created_at.unwrap().get().unwrap().nanosecond(),
+        930_940_000
+    );
+    let u: IndividualEndUser = decode(br#"{"createdAt":1718000000123}"#).unwrap();
+    assert_eq!(
+        u.created_at.unwrap().get().unwrap().unix_timestamp(),
+        1_718_000_000
+    );
+}
+
+#[test]
+fn quirk_06_withdrawal_object_or_array() {
+    let one: WithdrawResponse = decode(br#"{"id":"w1","amount":0.5}"#).unwrap();
+    let many: WithdrawResponse = decode(br#"[{"id":"w1","amount":0.5}]"#).unwrap();
+    assert_eq!(one.first(), many.first());
+    assert!(matches!(one, OneOrMany::One(_)) && matches!(many, OneOrMany::Many(_)));
+    assert_eq!(
+        serde_json::to_string(&many).unwrap(),
+        r#"[{"id":"w1","amount":0.5}]"#
+    );
+}
+
+#[test]
+fn quirk_07_balances_object_or_array_and_optional_exposure() {
+    let obj: GetBalancesResponse = decode(br#"{"assets":[{"name":"BTC","available":1}]}"#).unwrap();
+    let arr: GetBalancesResponse = decode(br#"[{"assets":[],"totalMaxExposure":2500}]"#).unwrap();
+    assert!(obj.first().unwrap().total_max_exposure.is_none());
+    assert_eq!(arr.first().unwrap().total_max_exposure, Some(d("2500")));
+}
+
+#[test]
+fn quirk_08_slippage_is_an_exact_decimal_in_either_unit() {
+    for s in ["1", "0.01", "1.0"] {
+        let r: PlaceOtcOrderRequest =
+            decode(format!(r#"{{"priceId":"p","side":"buy","slippage":{s}}}"#).as_bytes()).unwrap();
+        assert_eq!(r.slippage.unwrap().to_string(), s);
+    }
+}
+
+#[test]
+fn quirk_09_hub_argument_forms_are_described() {
+    let spec = spec();
+    let forms = spec["x-hub"]["argumentForms"].as_object().unwrap();
+    assert!(forms.contains_key("array") && forms.contains_key("spread"));
+    // The argument list is the same in both forms: ClientId first, always.
+    assert!(
+        HUB_METHODS
+            .iter()
+            .all(|m| m.arguments.first().is_some_and(|a| a.name == "ClientId"))
+    );
+}
+
+#[test]
+fn quirk_10_hub_data_as_string_or_object() {
+    let a: HubEnvelope = decode(
+        br#"{"subject":"execution.pairs","data":"[{\"name\":\"BTCUSDT\",\"minSize\":0.0001}]"}"#,
+    )
+    .unwrap();
+    let b: HubEnvelope =
+        decode(br#"{"subject":"execution.pairs","data":[{"name":"BTCUSDT","minSize":0.0001}]}"#)
+            .unwrap();
+    let pa: GetPairsData = a.data.as_ref().unwrap().decode().unwrap();
+    let pb: GetPairsData = b.data.as_ref().unwrap().decode().unwrap();
+    assert_eq!(pa, pb);
+    assert_eq!(pa[0].min_size, Some(d("0.0001")));
+    assert!(a.data.unwrap().was_string());
+}
+
+#[test]
+fn quirk_11_webhook_data_as_string_or_object() {
+    let a: WebhookEnvelope = decode(br#"{"EventType":"Banking.Deposit.StatusUpdated","Data":"{\"StatusChange\":{\"Current\":\"APPROVED\"}}"}"#).unwrap();
+    let b: WebhookEnvelope = decode(br#"{"EventType":"Banking.Deposit.StatusUpdated","Data":{"StatusChange":{"Current":"APPROVED"}}}"#).unwrap();
+    let da: WebhookStatusChangeData = a.data.unwrap().decode().unwrap();
+    let db: WebhookStatusChangeData = b.data.unwrap().decode().unwrap();
+    assert_eq!(da, db);
+    assert_eq!(
+        a.event_type,
+        Some(WebhookEventType::BankingDepositStatusUpdated)
+    );
+}
+
+#[test]
+fn quirk_12_webhook_signature_scheme_is_the_double_hash() {
+    // Verified against signatures in hercle-webhooks; the description must
+    // state the double-hash reading both documentation samples implement.
+    let spec = spec();
+    let sig = spec["components"]["parameters"]["WebhookSignature"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        sig.contains("SHA-256(timestamp") && sig.contains("32-byte digest is the signed message")
+    );
+}
+
+#[test]
+fn quirk_13_both_error_formats_and_unknown_ones() {
+    let a: ErrorBody = decode(br#"{"code":"VALIDATION_FAILED","message":"bad"}"#).unwrap();
+    let b: ErrorBody = decode(
+        br#"{"error":{"code":"invalid_api_key","message":"no","type":"authentication_error"}}"#,
+    )
+    .unwrap();
+    let c: ErrorBody = decode(br#"{"title":"Unsupported","status":415}"#).unwrap();
+    assert!(
+        matches!(a, ErrorBody::RestErrorSupportArticle(ref e) if e.code.as_deref() == Some("VALIDATION_FAILED"))
+    );
+    assert!(
+        matches!(b, ErrorBody::RestErrorDocs(ref e) if e.error.as_ref().unwrap().code.as_deref() == Some("invalid_api_key"))
+    );
+    assert!(matches!(c, ErrorBody::Other(_)));
+    // In-band status on a 2xx body stays readable.
+    let r: AddressOpResult =
+        decode(br#"{"httpStatusCode":400,"message":"Address already exists"}"#).unwrap();
+    assert_eq!(r.http_status_code, Some(400));
+}
+
+#[test]
+fn quirk_14_accept_rfq_201_or_200() {
+    assert_eq!(Endpoint::find("AcceptRfq").unwrap().success, &[201, 200]);
+}
+
+#[test]
+fn quirk_15_custom_rfq_carries_every_field() {
+    let e = Endpoint::find("CreateRfqCustomExpiration").unwrap();
+    assert_eq!(e.request, Some("CreateRfqCustomExpirationRequest"));
+    let spec = spec();
+    let req = spec["components"]["schemas"]["CreateRfqCustomExpirationRequest"]["required"]
+        .as_array()
+        .unwrap();
+    for f in ["pair", "side", "size", "amount", "expirationInSeconds"] {
+        assert!(req.iter().any(|r| r == f), "{f}");
+    }
+}
+
+#[test]
+fn quirk_16_rfq_expiry_comes_from_the_response() {
+    let r: Rfq = decode(br#"{"id":"r","expireDateTime":"2025-07-01T12:00:30Z"}"#).unwrap();
+    assert!(r.expire_date_time.unwrap().get().is_some());
+}
+
+#[test]
+fn quirk_17_create_deposit_address_may_have_no_body() {
+    let e = Endpoint::find("CreateDepositAddress").unwrap();
+    assert_eq!(e.response, Some("CreateDepositAddressResponse"));
+    let spec = spec();
+    let desc =
+        spec["paths"]["/api/v1/addresses/deposit"]["post"]["responses"]["201"]["description"]
+            .as_str()
+            .unwrap();
+    assert!(desc.contains("empty body"));
+}
+
+#[test]
+fn quirk_18_remove_address_sends_address_id_in_a_delete_body() {
+    let e = Endpoint::find("RemoveWhitelistedAddress").unwrap();
+    assert_eq!(
+        (e.method, e.request),
+        (HttpMethod::Delete, Some("RemoveWhitelistedAddressRequest"))
+    );
+    let body = RemoveWhitelistedAddressRequest {
+        address_id: Some("a-1".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        serde_json::to_string(&body).unwrap(),
+        r#"{"addressId":"a-1"}"#
+    );
+}
+
+#[test]
+fn quirk_19_whitelist_result_optional_end_user_and_empty_message() {
+    let r: AddressOpResult = decode(br#"{"addressId":"a","message":""}"#).unwrap();
+    assert!(r.end_user_id.is_none());
+    assert_eq!(r.message.as_deref(), Some(""));
+    let w: WhitelistedAddress = decode(br#"{"status":0}"#).unwrap();
+    assert_eq!(w.status, Some(WhitelistedAddressStatus::Pending));
+}
+
+#[test]
+fn quirk_20_paths_come_from_the_endpoint_table() {
+    let route = |m, p| Endpoint::route(m, p).map(|(e, _)| e.operation_id);
+    assert_eq!(
+        route(HttpMethod::Post, "/api/v1/orders"),
+        Some("PlaceOtcOrder")
+    );
+    assert_eq!(
+        route(HttpMethod::Post, "/api/v1/payee"),
+        Some("RegisterPayee")
+    );
+    assert_eq!(route(HttpMethod::Get, "/api/v1/payees"), Some("GetPayees"));
+    assert_eq!(
+        route(HttpMethod::Post, "/api/v1/payees/p-1/addresses"),
+        Some("RegisterPayeeAddress")
+    );
+    assert_eq!(
+        route(HttpMethod::Get, "/api/v1/payee-addresses"),
+        Some("GetPayeeAddresses")
+    );
+    assert_eq!(
+        route(HttpMethod::Get, "/api/v1/addresses/whitelisted"),
+        Some("GetWhitelistedAddresses")
+    );
+    assert_eq!(
+        route(HttpMethod::Post, "/api/v1/withdrawals/address"),
+        Some("WithdrawWithAddressParams")
+    );
+    assert_eq!(
+        route(HttpMethod::Get, "/api/v1/withdrawals/client-7"),
+        Some("GetWithdrawalsByClientId")
+    );
+    assert_eq!(route(HttpMethod::Get, "/api/v1/pairs/BTCUSDT/size"), None);
+}
+
+#[test]
+fn quirk_21_withdraw_with_params_requires_is_instant() {
+    let spec = spec();
+    let req = spec["components"]["schemas"]["WithdrawWithAddressParamsRequest"]["required"]
+        .as_array()
+        .unwrap();
+    assert!(req.iter().any(|r| r == "isInstant"));
+}
+
+#[test]
+fn quirk_22_document_type_is_open() {
+    let r: UploadEndUserDocumentRequest = decode(br#"{"type":"PASSPORT"}"#).unwrap();
+    assert_eq!(r.r#type, Some(DocumentType::Unknown("PASSPORT".into())));
+    assert_eq!(
+        DocumentType::from_wire("IDENTITY_VERIFICATION"),
+        DocumentType::IdentityVerification
+    );
+}
+
+#[test]
+fn quirk_23_address_params_are_an_object_of_strings() {
+    let r: RegisterPayeeAddressRequest =
+        decode(br#"{"addressParams":{"bic":"BARCGB22","sortcode":"200000"}}"#).unwrap();
+    assert_eq!(
+        r.address_params.unwrap().get("bic").map(String::as_str),
+        Some("BARCGB22")
+    );
+}
+
+#[test]
+fn quirk_24_transfer_status_is_a_string_filter_is_a_number() {
+    let t: Transfer = decode(br#"{"status":"CONFIRMING"}"#).unwrap();
+    assert_eq!(t.status, Some(TransferStatus::Confirming));
+    let e = Endpoint::find("GetTransfers").unwrap();
+    assert!(e.query.iter().any(|q| q.name == "status"));
+    let spec = spec();
+    let params = spec["paths"]["/api/v1/transfers"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let status = params.iter().find(|p| p["name"] == "status").unwrap();
+    assert_eq!(status["schema"]["type"], "integer");
+}
+
+#[test]
+fn quirk_25_routing_codes_array_or_object() {
+    let a: LedgerBankingAccount =
+        decode(br#"{"routingCodes":[{"type":"sort_code","value":"200000"}]}"#).unwrap();
+    let b: LedgerBankingAccount = decode(br#"{"routingCodes":{"aba":"021000021"}}"#).unwrap();
+    assert!(
+        matches!(a.routing_codes, Some(RoutingCodes::List(ref v)) if v[0].r#type == Some(RoutingCodeType::SortCode))
+    );
+    assert!(matches!(b.routing_codes, Some(RoutingCodes::Object(_))));
+}
+
+#[test]
+fn quirk_26_fiat_account_id_is_optional_in_the_schema() {
+    let r: CreateDepositAccountRequest = decode(br#"{"asset":"BTC","network":"Bitcoin"}"#).unwrap();
+    assert!(r.fiat_account_id.is_none());
+}
+
+#[test]
+fn quirk_27_rest_cursor_pages_hub_offset_pages() {
+    assert_eq!(
+        Endpoint::find("GetPayees").unwrap().pagination,
+        Pagination::Cursor
+    );
+    let hub = HubMethod::find("GetPayeesPaginated").unwrap();
+    let names: Vec<&str> = hub.arguments.iter().map(|a| a.name).collect();
+    assert!(names.contains(&"Page") && names.contains(&"PageSize"));
+    let w = HubMethod::find("GetWithdrawalsPaginated").unwrap();
+    assert!(w.arguments.iter().any(|a| a.name == "page"));
+    let page: PayeeCursorPage =
+        decode(br#"{"payload":[{"id":"p"}],"paginationToken":"{\"Id\":{\"S\":\"id-001\"}}"}"#)
+            .unwrap();
+    assert_eq!(
+        page.pagination_token.as_deref(),
+        Some(r#"{"Id":{"S":"id-001"}}"#)
+    );
+}
+
+#[test]
+fn quirk_28_max_date_ranges_are_recorded_not_enforced() {
+    assert_eq!(
+        Endpoint::find("GetOrdersPaginated").unwrap().max_range_days,
+        Some(30)
+    );
+    assert_eq!(
+        Endpoint::find("GetTradesPaginated").unwrap().max_range_days,
+        Some(7)
+    );
+    assert_eq!(
+        Endpoint::find("GetHistoricalTradesPaginated")
+            .unwrap()
+            .max_range_days,
+        Some(30)
+    );
+}
+
+#[test]
+fn quirk_29_transaction_types_are_the_postman_superset() {
+    assert_eq!(
+        TransactionType::from_code(9),
+        TransactionType::WithdrawalFeeRefund
+    );
+    assert_eq!(TransactionType::from_code(10), TransactionType::Unknown(10));
+    assert_eq!(TransactionType::KNOWN.len(), 10);
+}
+
+#[test]
+fn quirk_30_order_status_unknown_and_pending() {
+    let o: Order = decode(br#"{"orderStatus":3,"quantity":1,"quantityFilled":1}"#).unwrap();
+    assert_eq!(o.order_status, Some(OrderStatus::Pending));
+    let o: Order = decode(br#"{"orderStatus":42}"#).unwrap();
+    assert_eq!(o.order_status.unwrap().code(), 42);
+}
+
+#[test]
+fn quirk_31_lightning_status_and_list_shapes() {
+    let w: LightningWithdrawal = decode(br#"{"status":"PENDING","amountBTC":0.001}"#).unwrap();
+    assert_eq!(w.status, Some(LightningWithdrawalStatus::Pending));
+    let rest: GetLightningInvoicesResponse =
+        decode(br#"{"invoices":[{"id":"inv_1","domainEvents":[]}]}"#).unwrap();
+    let hub: GetLightningInvoicesData = decode(br#"[{"id":"inv_1"}]"#).unwrap();
+    assert_eq!(rest.invoices.unwrap()[0].id, hub[0].id);
+}
+
+#[test]
+fn quirk_32_instrument_is_opaque_text() {
+    for s in ["BTCUSDT", "BTC/USDT", "BTC-USD"] {
+        let t: Trade = decode(format!(r#"{{"instrument":"{s}"}}"#).as_bytes()).unwrap();
+        assert_eq!(t.instrument.as_deref(), Some(s));
+    }
+}
+
+#[test]
+fn quirk_33_network_case_is_kept() {
+    let w: Withdrawal = decode(br#"{"network":"ethereum"}"#).unwrap();
+    assert_eq!(w.network.as_deref(), Some("ethereum"));
+}
+
+#[test]
+fn quirk_34_nulls_everywhere_are_absent() {
+    let w: Withdrawal =
+        decode(br#"{"description":null,"amount":null,"timestamp":null,"status":null}"#).unwrap();
+    assert_eq!(w, Withdrawal::default());
+}
+
+#[test]
+fn quirk_35_no_postman_dev_host_in_the_description() {
+    let spec = spec();
+    let servers: Vec<&str> = spec["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        servers,
+        [
+            "https://publicapi.hercle.financial",
+            "https://publicapi.sandbox.hercle.financial"
+        ]
+    );
+}
+
+#[test]
+fn quirk_36_the_key_is_an_opaque_bearer() {
+    let spec = spec();
+    let scheme = &spec["components"]["securitySchemes"]["bearerAuth"];
+    assert_eq!(
+        (scheme["type"].as_str(), scheme["scheme"].as_str()),
+        (Some("http"), Some("bearer"))
+    );
+    assert!(scheme.get("bearerFormat").is_none(), "not declared a JWT");
+}
+
+#[test]
+fn quirk_37_argument_tables_rule() {
+    let m = HubMethod::find("GetTradesByClientId").unwrap();
+    assert_eq!(m.arguments.len(), 2);
+    assert_eq!(
+        HubMethod::find("GetDepositAddress").unwrap().data,
+        Some("GetDepositAddressData")
+    );
+    let list: GetDepositAddressData = decode(br#"[{"id":"a"}]"#).unwrap();
+    assert_eq!(list.len(), 1);
+}
+
+#[test]
+fn quirk_38_pair_limits_are_data() {
+    let p: Pair = decode(br#"{"name":"BTCUSDT","minQuoteSize":15,"maxSize":7}"#).unwrap();
+    assert_eq!(
+        (p.min_quote_size, p.max_size),
+        (Some(d("15")), Some(d("7")))
+    );
+}
+
+#[test]
+fn description_counts() {
+    assert_eq!(ENDPOINTS.len(), 46);
+    assert_eq!(HUB_METHODS.len(), 36);
+    assert_eq!(WEBHOOK_EVENTS.len(), 12);
+    assert_eq!(ENDPOINTS.iter().filter(|e| e.idempotent).count(), 6);
+    let known: Vec<_> = WEBHOOK_EVENTS
+        .iter()
+        .filter(|w| w.confidence == Confidence::Documented)
+        .collect();
+    assert_eq!(known.len(), 1);
+    assert_eq!(known[0].event_type, "Banking.Deposit.StatusUpdated");
+}
+
+#[test]
+fn decode_errors_name_the_json_path() {
+    let err = decode::<Vec<Order>>(br#"[{"orderId":"a"},{"orderStatus":"open"}]"#).unwrap_err();
+    assert_eq!(err.path(), "[1].orderStatus");
+    assert_eq!(err.kind(), DecodeErrorKind::Shape);
+    let err = decode::<Order>(br#"{"price":1"#).unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::Truncated);
+    let err = decode::<Order>(b"{} trailing").unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::Syntax);
+}
