@@ -89,15 +89,18 @@ impl std::error::Error for DecodeError {}
 /// assert_eq!(err.path(), "buyPrice");
 /// ```
 pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
-    finish(&mut serde_json::Deserializer::from_slice(bytes))
+    // Fast path without path tracking (it allocates every key); only a
+    // failure pays for a second, tracking pass to name the path.
+    serde_json::from_slice(bytes)
+        .or_else(|_| with_path(&mut serde_json::Deserializer::from_slice(bytes)))
 }
 
 /// [`decode`] for text.
 pub fn decode_str<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, DecodeError> {
-    finish(&mut serde_json::Deserializer::from_str(text))
+    serde_json::from_str(text).or_else(|_| with_path(&mut serde_json::Deserializer::from_str(text)))
 }
 
-fn finish<'a, R: serde_json::de::Read<'a>, T: Deserialize<'a>>(
+fn with_path<'a, R: serde_json::de::Read<'a>, T: Deserialize<'a>>(
     de: &mut serde_json::Deserializer<R>,
 ) -> Result<T, DecodeError> {
     let value = serde_path_to_error::deserialize(&mut *de)
