@@ -358,89 +358,55 @@ fn gen_enum(out: &mut String, name: &str, s: &Value) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if is_int {
-        let _ = writeln!(
-            out,
-            "    /// The integer code on the wire.\n    pub fn code(&self) -> i64 {{\n        match self {{"
-        );
-        for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "            {name}::{n} => {},",
-                values.get(i).map(Value::to_string).unwrap_or_default()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "            {name}::Unknown(code) => *code,\n        }}\n    }}\n"
-        );
-        let _ = writeln!(
-            out,
-            "    /// The value for a wire code; unknown codes are kept.\n    pub fn from_code(code: i64) -> Self {{\n        match code {{"
-        );
-        for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "            {} => {name}::{n},",
-                values.get(i).map(Value::to_string).unwrap_or_default()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "            other => {name}::Unknown(other),\n        }}\n    }}\n}}\n"
-        );
-        let _ = writeln!(
-            out,
-            "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        s.serialize_i64(self.code())\n    }}\n}}\n"
-        );
-        let _ = writeln!(
-            out,
-            "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        deserialize_code(d, \"{name}\").map({name}::from_code)\n    }}\n}}\n"
-        );
+    // Integer and string enums differ only in these pieces of text.
+    let (to_doc, to_sig, unknown_to, from_doc, from_sig, unknown_from, serialize, deserialize) = if is_int {
+        (
+            "The integer code on the wire.",
+            "code(&self) -> i64",
+            "*x",
+            "The value for a wire code; unknown codes are kept.",
+            "from_code(x: i64) -> Self",
+            "other",
+            "s.serialize_i64(self.code())",
+            format!("deserialize_code(d, \"{name}\").map({name}::from_code)"),
+        )
     } else {
-        let _ = writeln!(
-            out,
-            "    /// The string on the wire.\n    pub fn as_str(&self) -> &str {{\n        match self {{"
-        );
-        for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "            {name}::{n} => {},",
-                values.get(i).map(Value::to_string).unwrap_or_default()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "            {name}::Unknown(s) => s,\n        }}\n    }}\n"
-        );
-        let _ = writeln!(
-            out,
-            "    /// The value for a wire string; unknown strings are kept.\n    pub fn from_wire(s: &str) -> Self {{\n        match s {{"
-        );
-        for (i, n) in names.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "            {} => {name}::{n},",
-                values.get(i).map(Value::to_string).unwrap_or_default()
-            );
-        }
-        let _ = writeln!(
-            out,
-            "            other => {name}::Unknown(other.to_owned()),\n        }}\n    }}\n}}\n"
-        );
+        (
+            "The string on the wire.",
+            "as_str(&self) -> &str",
+            "x",
+            "The value for a wire string; unknown strings are kept.",
+            "from_wire(x: &str) -> Self",
+            "other.to_owned()",
+            "s.serialize_str(self.as_str())",
+            format!("deserialize_wire_str(d, \"{name}\", {name}::from_wire)"),
+        )
+    };
+    let wire: Vec<String> = values.iter().map(Value::to_string).collect();
+    let _ = writeln!(out, "    /// {to_doc}\n    pub fn {to_sig} {{\n        match self {{");
+    for (n, w) in names.iter().zip(&wire) {
+        let _ = writeln!(out, "            {name}::{n} => {w},");
+    }
+    let _ = writeln!(out, "            {name}::Unknown(x) => {unknown_to},\n        }}\n    }}\n");
+    let _ = writeln!(out, "    /// {from_doc}\n    pub fn {from_sig} {{\n        match x {{");
+    for (n, w) in names.iter().zip(&wire) {
+        let _ = writeln!(out, "            {w} => {name}::{n},");
+    }
+    let _ = writeln!(out, "            other => {name}::Unknown({unknown_from}),\n        }}\n    }}\n}}\n");
+    if !is_int {
         let _ = writeln!(
             out,
             "impl fmt::Display for {name} {{\n    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n"
         );
-        let _ = writeln!(
-            out,
-            "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        s.serialize_str(self.as_str())\n    }}\n}}\n"
-        );
-        let _ = writeln!(
-            out,
-            "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        deserialize_wire_str(d, \"{name}\", {name}::from_wire)\n    }}\n}}\n"
-        );
     }
+    let _ = writeln!(
+        out,
+        "impl Serialize for {name} {{\n    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {{\n        {serialize}\n    }}\n}}\n"
+    );
+    let _ = writeln!(
+        out,
+        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        {deserialize}\n    }}\n}}\n"
+    );
     Ok(())
 }
 

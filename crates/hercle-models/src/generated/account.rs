@@ -413,13 +413,13 @@ impl TransactionType {
             TransactionType::WithdrawalFee => 7,
             TransactionType::WithdrawalRefund => 8,
             TransactionType::WithdrawalFeeRefund => 9,
-            TransactionType::Unknown(code) => *code,
+            TransactionType::Unknown(x) => *x,
         }
     }
 
     /// The value for a wire code; unknown codes are kept.
-    pub fn from_code(code: i64) -> Self {
-        match code {
+    pub fn from_code(x: i64) -> Self {
+        match x {
             0 => TransactionType::Deposit,
             1 => TransactionType::Withdrawal,
             2 => TransactionType::TradeFee,

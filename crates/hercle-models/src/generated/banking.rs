@@ -300,13 +300,13 @@ impl BusinessSector {
             BusinessSector::OtherProductsServices => "OTHER_PRODUCTS_SERVICES",
             BusinessSector::Blockchain => "BLOCKCHAIN",
             BusinessSector::LicensedAlcoholServices => "LICENSED_ALCOHOL_SERVICES",
-            BusinessSector::Unknown(s) => s,
+            BusinessSector::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "OTHER_PRODUCTS_SERVICES" => BusinessSector::OtherProductsServices,
             "BLOCKCHAIN" => BusinessSector::Blockchain,
             "LICENSED_ALCOHOL_SERVICES" => BusinessSector::LicensedAlcoholServices,
@@ -363,13 +363,13 @@ impl BusinessType {
             BusinessType::Limited => "LIMITED",
             BusinessType::Partnership => "PARTNERSHIP",
             BusinessType::SoleTrader => "SOLE_TRADER",
-            BusinessType::Unknown(s) => s,
+            BusinessType::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "LIMITED" => BusinessType::Limited,
             "PARTNERSHIP" => BusinessType::Partnership,
             "SOLE_TRADER" => BusinessType::SoleTrader,
@@ -716,13 +716,13 @@ impl DocumentType {
     pub fn as_str(&self) -> &str {
         match self {
             DocumentType::IdentityVerification => "IDENTITY_VERIFICATION",
-            DocumentType::Unknown(s) => s,
+            DocumentType::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "IDENTITY_VERIFICATION" => DocumentType::IdentityVerification,
             other => DocumentType::Unknown(other.to_owned()),
         }
@@ -927,13 +927,13 @@ impl EndUserRegistrationStatus {
             EndUserRegistrationStatus::Active => "ACTIVE",
             EndUserRegistrationStatus::Pending => "PENDING",
             EndUserRegistrationStatus::Rejected => "REJECTED",
-            EndUserRegistrationStatus::Unknown(s) => s,
+            EndUserRegistrationStatus::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "ACTIVE" => EndUserRegistrationStatus::Active,
             "PENDING" => EndUserRegistrationStatus::Pending,
             "REJECTED" => EndUserRegistrationStatus::Rejected,
@@ -1405,13 +1405,13 @@ impl LedgerTransactionStatus {
             LedgerTransactionStatus::Created => "CREATED",
             LedgerTransactionStatus::Confirming => "CONFIRMING",
             LedgerTransactionStatus::Confirmed => "CONFIRMED",
-            LedgerTransactionStatus::Unknown(s) => s,
+            LedgerTransactionStatus::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "CREATED" => LedgerTransactionStatus::Created,
             "CONFIRMING" => LedgerTransactionStatus::Confirming,
             "CONFIRMED" => LedgerTransactionStatus::Confirmed,
@@ -1472,13 +1472,13 @@ impl LedgerTransactionType {
             LedgerTransactionType::Deposit => "DEPOSIT",
             LedgerTransactionType::Withdrawal => "WITHDRAWAL",
             LedgerTransactionType::TradeFee => "TRADE_FEE",
-            LedgerTransactionType::Unknown(s) => s,
+            LedgerTransactionType::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "DEPOSIT" => LedgerTransactionType::Deposit,
             "WITHDRAWAL" => LedgerTransactionType::Withdrawal,
             "TRADE_FEE" => LedgerTransactionType::TradeFee,
@@ -1847,13 +1847,13 @@ impl PayeeAddressStatus {
             PayeeAddressStatus::Created => 0,
             PayeeAddressStatus::Pending => 1,
             PayeeAddressStatus::Refused => 2,
-            PayeeAddressStatus::Unknown(code) => *code,
+            PayeeAddressStatus::Unknown(x) => *x,
         }
     }
 
     /// The value for a wire code; unknown codes are kept.
-    pub fn from_code(code: i64) -> Self {
-        match code {
+    pub fn from_code(x: i64) -> Self {
+        match x {
             0 => PayeeAddressStatus::Created,
             1 => PayeeAddressStatus::Pending,
             2 => PayeeAddressStatus::Refused,
@@ -1954,13 +1954,13 @@ impl PayeeType {
         match self {
             PayeeType::Individual => 0,
             PayeeType::Company => 1,
-            PayeeType::Unknown(code) => *code,
+            PayeeType::Unknown(x) => *x,
         }
     }
 
     /// The value for a wire code; unknown codes are kept.
-    pub fn from_code(code: i64) -> Self {
-        match code {
+    pub fn from_code(x: i64) -> Self {
+        match x {
             0 => PayeeType::Individual,
             1 => PayeeType::Company,
             other => PayeeType::Unknown(other),
@@ -2416,13 +2416,13 @@ impl SimulatePayinFromType {
     pub fn as_str(&self) -> &str {
         match self {
             SimulatePayinFromType::Person => "PERSON",
-            SimulatePayinFromType::Unknown(s) => s,
+            SimulatePayinFromType::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "PERSON" => SimulatePayinFromType::Person,
             other => SimulatePayinFromType::Unknown(other.to_owned()),
         }
@@ -2477,13 +2477,13 @@ impl SimulatePayinPaymentScheme {
             SimulatePayinPaymentScheme::Sct => "SCT",
             SimulatePayinPaymentScheme::Fps => "FPS",
             SimulatePayinPaymentScheme::Chaps => "CHAPS",
-            SimulatePayinPaymentScheme::Unknown(s) => s,
+            SimulatePayinPaymentScheme::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "SCT" => SimulatePayinPaymentScheme::Sct,
             "FPS" => SimulatePayinPaymentScheme::Fps,
             "CHAPS" => SimulatePayinPaymentScheme::Chaps,
@@ -3015,13 +3015,13 @@ impl TransferStatus {
             TransferStatus::Created => "CREATED",
             TransferStatus::Confirming => "CONFIRMING",
             TransferStatus::Confirmed => "CONFIRMED",
-            TransferStatus::Unknown(s) => s,
+            TransferStatus::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "CREATED" => TransferStatus::Created,
             "CONFIRMING" => TransferStatus::Confirming,
             "CONFIRMED" => TransferStatus::Confirmed,

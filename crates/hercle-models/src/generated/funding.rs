@@ -541,13 +541,13 @@ impl RefAccountType {
         match self {
             RefAccountType::VirtualAccount => "VIRTUAL_ACCOUNT",
             RefAccountType::CryptoAccount => "CRYPTO_ACCOUNT",
-            RefAccountType::Unknown(s) => s,
+            RefAccountType::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "VIRTUAL_ACCOUNT" => RefAccountType::VirtualAccount,
             "CRYPTO_ACCOUNT" => RefAccountType::CryptoAccount,
             other => RefAccountType::Unknown(other.to_owned()),
@@ -702,13 +702,13 @@ impl RoutingCodeType {
         match self {
             RoutingCodeType::SortCode => "sort_code",
             RoutingCodeType::Aba => "aba",
-            RoutingCodeType::Unknown(s) => s,
+            RoutingCodeType::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "sort_code" => RoutingCodeType::SortCode,
             "aba" => RoutingCodeType::Aba,
             other => RoutingCodeType::Unknown(other.to_owned()),
@@ -1047,13 +1047,13 @@ impl WhitelistedAddressStatus {
             WhitelistedAddressStatus::Refused => 1,
             WhitelistedAddressStatus::Approved => 2,
             WhitelistedAddressStatus::Deleted => 3,
-            WhitelistedAddressStatus::Unknown(code) => *code,
+            WhitelistedAddressStatus::Unknown(x) => *x,
         }
     }
 
     /// The value for a wire code; unknown codes are kept.
-    pub fn from_code(code: i64) -> Self {
-        match code {
+    pub fn from_code(x: i64) -> Self {
+        match x {
             0 => WhitelistedAddressStatus::Pending,
             1 => WhitelistedAddressStatus::Refused,
             2 => WhitelistedAddressStatus::Approved,
@@ -1399,13 +1399,13 @@ impl WithdrawalStatus {
             WithdrawalStatus::Created => "CREATED",
             WithdrawalStatus::Confirming => "CONFIRMING",
             WithdrawalStatus::Confirmed => "CONFIRMED",
-            WithdrawalStatus::Unknown(s) => s,
+            WithdrawalStatus::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "CREATED" => WithdrawalStatus::Created,
             "CONFIRMING" => WithdrawalStatus::Confirming,
             "CONFIRMED" => WithdrawalStatus::Confirmed,

@@ -38,13 +38,13 @@ impl HubChannel {
         match self {
             HubChannel::ExecutionEvents => "executionEvents",
             HubChannel::Subscriptions => "subscriptions",
-            HubChannel::Unknown(s) => s,
+            HubChannel::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "executionEvents" => HubChannel::ExecutionEvents,
             "subscriptions" => HubChannel::Subscriptions,
             other => HubChannel::Unknown(other.to_owned()),
@@ -168,13 +168,13 @@ impl HubMessageType {
     pub fn as_str(&self) -> &str {
         match self {
             HubMessageType::Message => "message",
-            HubMessageType::Unknown(s) => s,
+            HubMessageType::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "message" => HubMessageType::Message,
             other => HubMessageType::Unknown(other.to_owned()),
         }

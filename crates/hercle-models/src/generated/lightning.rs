@@ -38,13 +38,13 @@ impl BitcoinNetwork {
         match self {
             BitcoinNetwork::Mainnet => "mainnet",
             BitcoinNetwork::Testnet => "testnet",
-            BitcoinNetwork::Unknown(s) => s,
+            BitcoinNetwork::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "mainnet" => BitcoinNetwork::Mainnet,
             "testnet" => BitcoinNetwork::Testnet,
             other => BitcoinNetwork::Unknown(other.to_owned()),
@@ -529,13 +529,13 @@ impl LightningInvoiceStatus {
         match self {
             LightningInvoiceStatus::Open => "OPEN",
             LightningInvoiceStatus::Closed => "CLOSED",
-            LightningInvoiceStatus::Unknown(s) => s,
+            LightningInvoiceStatus::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "OPEN" => LightningInvoiceStatus::Open,
             "CLOSED" => LightningInvoiceStatus::Closed,
             other => LightningInvoiceStatus::Unknown(other.to_owned()),
@@ -676,13 +676,13 @@ impl LightningWithdrawalStatus {
             LightningWithdrawalStatus::Open => "OPEN",
             LightningWithdrawalStatus::Closed => "CLOSED",
             LightningWithdrawalStatus::Pending => "PENDING",
-            LightningWithdrawalStatus::Unknown(s) => s,
+            LightningWithdrawalStatus::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "OPEN" => LightningWithdrawalStatus::Open,
             "CLOSED" => LightningWithdrawalStatus::Closed,
             "PENDING" => LightningWithdrawalStatus::Pending,

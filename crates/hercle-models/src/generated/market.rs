@@ -277,13 +277,13 @@ impl Side {
         match self {
             Side::Buy => "buy",
             Side::Sell => "sell",
-            Side::Unknown(s) => s,
+            Side::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "buy" => Side::Buy,
             "sell" => Side::Sell,
             other => Side::Unknown(other.to_owned()),

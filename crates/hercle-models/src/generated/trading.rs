@@ -387,13 +387,13 @@ impl OrderStatus {
             OrderStatus::Executed => 1,
             OrderStatus::Cancelled => 2,
             OrderStatus::Pending => 3,
-            OrderStatus::Unknown(code) => *code,
+            OrderStatus::Unknown(x) => *x,
         }
     }
 
     /// The value for a wire code; unknown codes are kept.
-    pub fn from_code(code: i64) -> Self {
-        match code {
+    pub fn from_code(x: i64) -> Self {
+        match x {
             0 => OrderStatus::Created,
             1 => OrderStatus::Executed,
             2 => OrderStatus::Cancelled,
@@ -438,13 +438,13 @@ impl OrderType {
         match self {
             OrderType::Market => 0,
             OrderType::FillOrKill => 1,
-            OrderType::Unknown(code) => *code,
+            OrderType::Unknown(x) => *x,
         }
     }
 
     /// The value for a wire code; unknown codes are kept.
-    pub fn from_code(code: i64) -> Self {
-        match code {
+    pub fn from_code(x: i64) -> Self {
+        match x {
             0 => OrderType::Market,
             1 => OrderType::FillOrKill,
             other => OrderType::Unknown(other),
@@ -675,13 +675,13 @@ impl RfqStatus {
             RfqStatus::Executed => 1,
             RfqStatus::Cancelled => 2,
             RfqStatus::Pending => 3,
-            RfqStatus::Unknown(code) => *code,
+            RfqStatus::Unknown(x) => *x,
         }
     }
 
     /// The value for a wire code; unknown codes are kept.
-    pub fn from_code(code: i64) -> Self {
-        match code {
+    pub fn from_code(x: i64) -> Self {
+        match x {
             0 => RfqStatus::Created,
             1 => RfqStatus::Executed,
             2 => RfqStatus::Cancelled,

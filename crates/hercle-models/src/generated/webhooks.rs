@@ -149,13 +149,13 @@ impl WebhookEventType {
             WebhookEventType::EndUserStatusUpdated => "EndUser.StatusUpdated",
             WebhookEventType::PayeeRegistered => "Payee.Registered",
             WebhookEventType::PayeeAddressStatusUpdated => "PayeeAddress.StatusUpdated",
-            WebhookEventType::Unknown(s) => s,
+            WebhookEventType::Unknown(x) => x,
         }
     }
 
     /// The value for a wire string; unknown strings are kept.
-    pub fn from_wire(s: &str) -> Self {
-        match s {
+    pub fn from_wire(x: &str) -> Self {
+        match x {
             "Banking.Deposit.StatusUpdated" => WebhookEventType::BankingDepositStatusUpdated,
             "Banking.Withdrawal.Created" => WebhookEventType::BankingWithdrawalCreated,
             "Banking.Withdrawal.StatusUpdated" => WebhookEventType::BankingWithdrawalStatusUpdated,
