@@ -147,13 +147,50 @@ impl Serialize for EmbeddedJson {
 
 impl<'de> Deserialize<'de> for EmbeddedJson {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let raw = RawJson::deserialize(deserializer)?;
-        if raw.get().starts_with('"') {
-            let text: String = serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
-            Ok(EmbeddedJson(Form::Encoded(text.into())))
-        } else {
-            Ok(EmbeddedJson(Form::Inline(raw)))
+        // The documented form is a string: take its unescaped text straight
+        // from the parser (one copy). The inline form is rebuilt from its
+        // members' raw text, so numbers keep their exact digits.
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = EmbeddedJson;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON string holding JSON, or a JSON object or array")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<EmbeddedJson, E> {
+                Ok(EmbeddedJson(Form::Encoded(v.into())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<EmbeddedJson, E> {
+                Ok(EmbeddedJson(Form::Encoded(v.into_boxed_str())))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EmbeddedJson, A::Error> {
+                let mut text = String::from("{");
+                while let Some(key) = map.next_key::<String>()? {
+                    let value: Box<RawValue> = map.next_value()?;
+                    if text.len() > 1 {
+                        text.push(',');
+                    }
+                    text.push_str(&serde_json::to_string(&key).map_err(serde::de::Error::custom)?);
+                    text.push(':');
+                    text.push_str(value.get());
+                }
+                text.push('}');
+                inline(text)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EmbeddedJson, A::Error> {
+                let mut items = Vec::new();
+                while let Some(value) = seq.next_element::<Box<RawValue>>()? {
+                    items.push(value);
+                }
+                let parts: Vec<&str> = items.iter().map(|v| v.get()).collect();
+                inline(format!("[{}]", parts.join(",")))
+            }
         }
+        fn inline<E: serde::de::Error>(text: String) -> Result<EmbeddedJson, E> {
+            RawValue::from_string(text)
+                .map(|r| EmbeddedJson(Form::Inline(RawJson(r))))
+                .map_err(E::custom)
+        }
+        deserializer.deserialize_any(V)
     }
 }
 
