@@ -1,0 +1,755 @@
+//! Fiat banking (end users, payees, payee addresses, transfers, deposit
+//! accounts, simulated pay-ins) and Lightning.
+
+use crate::error::ApiError;
+use crate::state::{State, d, need, need_str, positive};
+use hercle_models::*;
+use time::Duration;
+
+/// Banking records of one account.
+#[derive(Default)]
+pub(crate) struct Banking {
+    pub(crate) businesses: Vec<BusinessEndUser>,
+    pub(crate) individuals: Vec<IndividualEndUser>,
+    pub(crate) deposit_accounts: Vec<DepositAccount>,
+    pub(crate) payees: Vec<Payee>,
+    pub(crate) payee_addresses: Vec<PayeeAddress>,
+    pub(crate) transfers: Vec<Transfer>,
+}
+
+/// Review delay after which registrations and payee addresses move on, and
+/// payouts confirm.
+const REVIEW_AFTER: Duration = Duration::seconds(2);
+const CONFIRMED_AFTER: Duration = Duration::seconds(10);
+
+fn age(now: time::OffsetDateTime, t: Option<&Timestamp>) -> Duration {
+    t.and_then(Timestamp::get)
+        .map_or(Duration::ZERO, |t| now - t)
+}
+
+fn status_change(previous: &str, current: &str, resource: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({ "StatusChange": { "Previous": previous, "Current": current }, "Resource": resource })
+}
+
+fn millis(t: time::OffsetDateTime) -> Timestamp {
+    let ms = t.unix_timestamp_nanos() / 1_000_000;
+    Timestamp::from_unix_millis(i64::try_from(ms).unwrap_or(0))
+}
+
+fn name_len(param: &str, v: Option<&String>) -> Result<(), ApiError> {
+    match v.map(|s| s.chars().count()) {
+        Some(1..=100) => Ok(()),
+        Some(_) => Err(ApiError::invalid(
+            param,
+            format!("{param} must be 1 to 100 characters"),
+        )),
+        None => Err(ApiError::missing(param)),
+    }
+}
+
+impl State {
+    /// Moves banking records forward on the sandbox clock and emits the
+    /// matching status events: end users PENDING → ACTIVE, payee addresses
+    /// CREATED → PENDING, payouts CREATED → CONFIRMING → CONFIRMED.
+    pub(crate) fn advance_banking(&mut self, key: &str) {
+        let now = self.now();
+        let mut events = Vec::new();
+        let b = &mut self.account(key).banking;
+        for u in &mut b.individuals {
+            if u.registration_status == Some(EndUserRegistrationStatus::Pending)
+                && age(now, u.created_at.as_ref()) >= REVIEW_AFTER
+            {
+                u.registration_status = Some(EndUserRegistrationStatus::Active);
+                u.updated_at = Some(millis(now));
+                events.push((
+                    WebhookEventType::EndUserStatusUpdated,
+                    status_change("PENDING", "ACTIVE", serde_json::json!({ "Id": u.id })),
+                ));
+            }
+        }
+        for u in &mut b.businesses {
+            if u.registration_status == Some(EndUserRegistrationStatus::Pending)
+                && age(now, u.created_at.as_ref()) >= REVIEW_AFTER
+            {
+                u.registration_status = Some(EndUserRegistrationStatus::Active);
+                u.updated_at = Some(millis(now));
+                events.push((
+                    WebhookEventType::EndUserStatusUpdated,
+                    status_change("PENDING", "ACTIVE", serde_json::json!({ "Id": u.id })),
+                ));
+            }
+        }
+        for a in &mut b.payee_addresses {
+            if a.status == Some(PayeeAddressStatus::Created)
+                && age(now, a.created_at.as_ref()) >= REVIEW_AFTER
+            {
+                a.status = Some(PayeeAddressStatus::Pending);
+                events.push((
+                    WebhookEventType::PayeeAddressStatusUpdated,
+                    status_change(
+                        "CREATED",
+                        "PENDING",
+                        serde_json::json!({ "Id": a.id, "PayeeId": a.payee_id }),
+                    ),
+                ));
+            }
+        }
+        for t in &mut b.transfers {
+            let age = age(now, t.timestamp.as_ref());
+            let next = match t.status {
+                Some(TransferStatus::Created) if age >= REVIEW_AFTER => TransferStatus::Confirming,
+                Some(TransferStatus::Confirming) if age >= CONFIRMED_AFTER => {
+                    TransferStatus::Confirmed
+                }
+                _ => continue,
+            };
+            let previous = t
+                .status
+                .as_ref()
+                .map(TransferStatus::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            events.push((
+                WebhookEventType::BankingPayoutStatusUpdated,
+                status_change(&previous, next.as_str(), serde_json::json!({ "Id": t.id })),
+            ));
+            t.status = Some(next);
+        }
+        for (event_type, data) in events {
+            self.emit(event_type, data);
+        }
+    }
+
+    pub(crate) fn register_business(
+        &mut self,
+        key: &str,
+        req: RegisterBusinessEndUserRequest,
+    ) -> Result<BusinessEndUser, ApiError> {
+        let business = need(req.business, "business")?;
+        name_len("business.companyName", business.company_name.as_ref())?;
+        if req.business_persons.as_ref().is_none_or(Vec::is_empty) {
+            return Err(ApiError::invalid(
+                "businessPersons",
+                "At least one business person is required",
+            ));
+        }
+        let ip = need_str(req.ip_address, "ipAddress")?;
+        let sector = need(req.sector, "sector")?;
+        let id = format!("eus_{}", self.new_id().replace('-', ""));
+        let now = millis(self.now());
+        let user = BusinessEndUser {
+            id: Some(id.clone()),
+            business: Some(Business {
+                id: Some(id.clone()),
+                ..business
+            }),
+            business_persons: req.business_persons,
+            ip_address: Some(ip),
+            registration_status: Some(EndUserRegistrationStatus::Pending),
+            sector: Some(sector),
+            created_at: Some(now.clone()),
+            updated_at: Some(now),
+            ..Default::default()
+        };
+        self.account(key).banking.businesses.push(user.clone());
+        self.emit(
+            WebhookEventType::EndUserRegistered,
+            serde_json::json!({ "Resource": { "Id": id, "Type": "BUSINESS" } }),
+        );
+        Ok(user)
+    }
+
+    pub(crate) fn register_individual(
+        &mut self,
+        key: &str,
+        req: RegisterIndividualEndUserRequest,
+    ) -> Result<IndividualEndUser, ApiError> {
+        let person = need(req.person, "person")?;
+        name_len("person.firstName", person.first_name.as_ref())?;
+        name_len("person.lastName", person.last_name.as_ref())?;
+        let ip = need_str(req.ip_address, "ipAddress")?;
+        let id = format!("eus_{}", self.new_id().replace('-', ""));
+        let now = millis(self.now());
+        let user = IndividualEndUser {
+            id: Some(id.clone()),
+            person: Some(person),
+            ip_address: Some(ip),
+            registration_status: Some(EndUserRegistrationStatus::Pending),
+            created_at: Some(now.clone()),
+            updated_at: Some(now),
+            ..Default::default()
+        };
+        self.account(key).banking.individuals.push(user.clone());
+        self.emit(
+            WebhookEventType::EndUserRegistered,
+            serde_json::json!({ "Resource": { "Id": id, "Type": "INDIVIDUAL" } }),
+        );
+        Ok(user)
+    }
+
+    pub(crate) fn end_user_exists(&mut self, key: &str, id: &str) -> bool {
+        let b = &self.account(key).banking;
+        b.businesses.iter().any(|u| u.id.as_deref() == Some(id))
+            || b.individuals.iter().any(|u| u.id.as_deref() == Some(id))
+    }
+
+    pub(crate) fn upload_document(
+        &mut self,
+        key: &str,
+        end_user_id: &str,
+    ) -> Result<DocumentUploadResult, ApiError> {
+        if !self.end_user_exists(key, end_user_id) {
+            return Err(ApiError::not_found("End user", end_user_id));
+        }
+        self.emit(
+            WebhookEventType::EndUserUpdated,
+            serde_json::json!({ "Resource": { "Id": end_user_id, "Change": "DOCUMENT_UPLOADED" } }),
+        );
+        Ok(DocumentUploadResult {
+            request_id: Some(self.new_id()),
+            hercle_document_id: Some(self.new_id()),
+            fr_document_id: Some(self.new_id()),
+            fr_sync_status: Some("SYNCED".to_owned()),
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn create_deposit_account(
+        &mut self,
+        key: &str,
+        req: CreateDepositAccountRequest,
+    ) -> Result<DepositAccount, ApiError> {
+        let asset = need_str(req.asset, "asset")?;
+        let network = need_str(req.network, "network")?;
+        for (param, v) in [("asset", &asset), ("network", &network)] {
+            if !(3..=30).contains(&v.chars().count()) {
+                return Err(ApiError::invalid(
+                    param,
+                    format!("{param} must be 3 to 30 characters"),
+                ));
+            }
+        }
+        if let Some(eu) = &req.end_user_id
+            && !self.end_user_exists(key, eu)
+        {
+            return Err(ApiError::not_found("End user", eu));
+        }
+        let fiat = matches!(asset.as_str(), "EUR" | "GBP" | "USD");
+        if fiat && req.fiat_account_id.as_deref().is_none_or(str::is_empty) {
+            // Quirk 26: documented as required for fiat assets only.
+            return Err(ApiError::missing("fiatAccountId"));
+        }
+        let raw = self.new_id().replace('-', "");
+        let id = self.new_id();
+        let acct = self.account(key);
+        let account = DepositAccount {
+            id: Some(id),
+            user_id: Some(acct.user_id.clone()),
+            end_user_id: req.end_user_id,
+            name: Some(format!("{asset} account")),
+            asset: Some(asset.clone()),
+            network: Some(network),
+            ref_account_id: Some(if fiat {
+                format!("vac_{raw}")
+            } else {
+                format!("sbx{raw}")
+            }),
+            ref_account_type: Some(if fiat {
+                RefAccountType::VirtualAccount
+            } else {
+                RefAccountType::CryptoAccount
+            }),
+            ref_account_details: Some(if fiat {
+                AccountDetails::BankDetails(BankDetails {
+                    bank_name: Some("Sandbox Bank".to_owned()),
+                    account_holder_name: Some("Sandbox Customer".to_owned()),
+                    country: Some(if asset == "GBP" { "GB" } else { "LT" }.to_owned()),
+                    iban: Some(format!("LT{}", raw.get(..18).unwrap_or(&raw))),
+                    bic: Some("SBXXLT22".to_owned()),
+                    ..Default::default()
+                })
+            } else {
+                AccountDetails::CryptoAccountDetails(CryptoAccountDetails {
+                    address: Some(format!("sbx{raw}")),
+                    ..Default::default()
+                })
+            }),
+            ..Default::default()
+        };
+        acct.banking.deposit_accounts.push(account.clone());
+        let data = serde_json::json!({ "Resource": { "Id": account.id, "RefAccountId": account.ref_account_id } });
+        self.emit(WebhookEventType::VirtualAccountRegistered, data);
+        Ok(account)
+    }
+
+    pub(crate) fn register_payee(
+        &mut self,
+        key: &str,
+        req: RegisterPayeeRequest,
+    ) -> Result<Payee, ApiError> {
+        let kind = need(req.r#type, "type")?;
+        name_len("name", req.name.as_ref())?;
+        let country = need_str(req.country, "country")?;
+        if country.len() != 2 {
+            return Err(ApiError::invalid(
+                "country",
+                "country must be an ISO 3166-1 alpha-2 code",
+            ));
+        }
+        let id = self.new_id();
+        let ts = self.now_ts();
+        let acct = self.account(key);
+        let payee = Payee {
+            id: Some(id.clone()),
+            user_id: Some(acct.user_id.clone()),
+            end_user_id: req.end_user_id,
+            r#type: Some(kind),
+            name: req.name,
+            surname: req.surname,
+            company: req.company,
+            country: Some(country),
+            state: req.state,
+            city: req.city,
+            address: req.address,
+            postal_code: req.postal_code,
+            disabled: Some(false),
+            deleted: Some(false),
+            created_at: Some(ts),
+            ..Default::default()
+        };
+        acct.banking.payees.push(payee.clone());
+        self.emit(
+            WebhookEventType::PayeeRegistered,
+            serde_json::json!({ "Resource": { "Id": id, "Name": payee.name } }),
+        );
+        Ok(payee)
+    }
+
+    pub(crate) fn register_payee_address(
+        &mut self,
+        key: &str,
+        payee_id: &str,
+        req: RegisterPayeeAddressRequest,
+    ) -> Result<PayeeAddress, ApiError> {
+        if !self
+            .account(key)
+            .banking
+            .payees
+            .iter()
+            .any(|p| p.id.as_deref() == Some(payee_id))
+        {
+            return Err(ApiError::not_found("Payee", payee_id));
+        }
+        let asset = need_str(req.asset, "asset")?;
+        let network = need_str(req.network, "network")?;
+        let address = need_str(req.address, "address")?;
+        let params = req.address_params.unwrap_or_default();
+        // The rails' required addressParams keys (README §3).
+        let required: &[&str] = match (asset.as_str(), network.as_str()) {
+            ("EUR", _) => &["bic"],
+            ("GBP", _) => &["sortcode"],
+            ("USD", "DOMESTIC_WIRE") => &["accountnumber", "wire", "bankname"],
+            ("USD", "ACH" | "ACH_SAME_DAY") => &["accountnumber", "aba", "accounttype"],
+            ("USD", _) => &[
+                "accountnumber",
+                "bic",
+                "aba",
+                "bankname",
+                "bankaddressline1",
+                "bankaddresscity",
+                "bankaddresspostalcode",
+                "bankcountry",
+            ],
+            _ => &[],
+        };
+        if let Some(missing) = required.iter().find(|k| !params.contains_key(**k)) {
+            return Err(ApiError::invalid(
+                "addressParams",
+                format!("addressParams.{missing} is required for {asset}/{network}"),
+            ));
+        }
+        let id = self.new_id();
+        let ts = self.now_ts();
+        let pa = PayeeAddress {
+            id: Some(id),
+            payee_id: Some(payee_id.to_owned()),
+            name: req.name,
+            asset: Some(asset),
+            address: Some(address),
+            address_params: Some(
+                RawJson::encode(&params)
+                    .map_err(|e| ApiError::invalid("addressParams", e.to_string()))?,
+            ),
+            network: Some(network),
+            // Under review; moves to PENDING on the sandbox clock.
+            status: Some(PayeeAddressStatus::Created),
+            comment: req.comment,
+            deleted: Some(false),
+            created_at: Some(ts),
+            ..Default::default()
+        };
+        self.account(key).banking.payee_addresses.push(pa.clone());
+        Ok(pa)
+    }
+
+    pub(crate) fn create_transfer(
+        &mut self,
+        key: &str,
+        client_id: &str,
+        req: CreateTransferRequest,
+    ) -> Result<TransferCreated, ApiError> {
+        let asset = need_str(req.asset, "asset")?;
+        let amount = positive(req.amount, "amount")?;
+        let internal = need_str(req.internal_address_id, "internalAddressId")?;
+        let payee_address = need_str(req.payee_address_id, "payeeAddressId")?;
+        if req
+            .description
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > 250)
+        {
+            return Err(ApiError::invalid(
+                "description",
+                "description must be at most 250 characters",
+            ));
+        }
+        let b = &self.account(key).banking;
+        if !b
+            .payee_addresses
+            .iter()
+            .any(|p| p.id.as_deref() == Some(payee_address.as_str()))
+        {
+            return Err(ApiError::not_found("Payee address", &payee_address));
+        }
+        if self.available(key, &asset) < amount {
+            return Err(ApiError::failed("insufficient_funds", "Insufficient funds"));
+        }
+        self.post(key, &asset, -amount, TransactionType::Withdrawal);
+        let id = self.new_id();
+        let ref_id = self.new_id();
+        let ts = self.now_ts();
+        let acct = self.account(key);
+        acct.banking.transfers.push(Transfer {
+            id: Some(id.clone()),
+            user_id: Some(acct.user_id.clone()),
+            client_id: Some(client_id.to_owned()),
+            description: req.description.clone(),
+            status: Some(TransferStatus::Created),
+            ref_id: Some(ref_id),
+            is_instant: Some(false),
+            timestamp: Some(ts),
+            ..Default::default()
+        });
+        self.emit(WebhookEventType::BankingPayoutCreated, serde_json::json!({ "Resource": { "Id": id, "Amount": amount.to_string(), "Asset": asset } }));
+        Ok(TransferCreated {
+            id: Some(id),
+            asset: Some(asset),
+            amount: Some(amount),
+            internal_address_id: Some(internal),
+            payee_address_id: Some(payee_address),
+            description: req.description,
+            ..Default::default()
+        })
+    }
+
+    /// `POST /api/v1/simulate-payin`: credits a fiat deposit account and
+    /// sends `Banking.Deposit.StatusUpdated`.
+    pub(crate) fn simulate_payin(
+        &mut self,
+        key: &str,
+        req: SimulatePayinRequest,
+    ) -> Result<SimulatePayinResult, ApiError> {
+        let amount = positive(req.amount, "amount")?;
+        let to = need_str(req.to_address, "toAddress")?;
+        if !(to.starts_with("fac_") || to.starts_with("vac_")) {
+            return Err(ApiError::invalid(
+                "toAddress",
+                "toAddress must be a fac_ or vac_ account id",
+            ));
+        }
+        match need(req.from_type, "fromType")? {
+            SimulatePayinFromType::Person => {}
+            _ => return Err(ApiError::invalid("fromType", "Only PERSON is supported")),
+        }
+        let scheme = need(req.payment_scheme, "paymentScheme")?;
+        let from = need(req.from, "from")?;
+        let asset = match scheme {
+            SimulatePayinPaymentScheme::Sct if from.iban.is_some() => "EUR",
+            SimulatePayinPaymentScheme::Fps | SimulatePayinPaymentScheme::Chaps
+                if from.account_number.is_some() =>
+            {
+                "GBP"
+            }
+            SimulatePayinPaymentScheme::Sct => return Err(ApiError::missing("from.iban")),
+            SimulatePayinPaymentScheme::Fps | SimulatePayinPaymentScheme::Chaps => {
+                return Err(ApiError::missing("from.accountNumber"));
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "paymentScheme",
+                    "paymentScheme must be SCT, FPS or CHAPS",
+                ));
+            }
+        };
+        let account = self
+            .account(key)
+            .banking
+            .deposit_accounts
+            .iter()
+            .find(|a| a.ref_account_id.as_deref() == Some(to.as_str()))
+            .cloned();
+        if to.starts_with("vac_") && account.is_none() {
+            return Err(ApiError::not_found("Deposit account", &to));
+        }
+        self.deposit(key, asset, amount);
+        let id = self.new_id();
+        let now = self.now();
+        self.emit(WebhookEventType::BankingDepositStatusUpdated, serde_json::json!({
+            "StatusChange": { "Previous": "REVIEWING", "Current": "APPROVED" },
+            "Resource": { "Id": id, "Name": "Sandbox pay-in", "Amount": amount.to_string(), "Asset": asset,
+                          "Reference": req.reference, "CreatedAt": Timestamp::from(now), "UpdatedAt": Timestamp::from(now) },
+        }));
+        Ok(SimulatePayinResult {
+            amount: Some(amount),
+            deposit_address: Some(to),
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn ledger_transaction(
+        &mut self,
+        key: &str,
+        id: &str,
+    ) -> Result<LedgerTransaction, ApiError> {
+        let tx = self
+            .account(key)
+            .ledger
+            .iter()
+            .find(|t| t.id.as_deref() == Some(id))
+            .cloned()
+            .ok_or_else(|| ApiError::not_found("Transaction", id))?;
+        let (kind, amount) = match tx.r#type {
+            Some(TransactionType::Deposit) => (LedgerTransactionType::Deposit, tx.amount),
+            Some(TransactionType::TradeFee) => (LedgerTransactionType::TradeFee, tx.amount),
+            Some(TransactionType::Withdrawal) => (LedgerTransactionType::Withdrawal, tx.amount),
+            Some(other) => (
+                LedgerTransactionType::Unknown(format!("{other:?}").to_uppercase()),
+                tx.amount,
+            ),
+            None => (LedgerTransactionType::Unknown(String::new()), tx.amount),
+        };
+        Ok(LedgerTransaction {
+            id: tx.id,
+            ref_id: Some(self.new_id()),
+            user_id: tx.user_id,
+            r#type: Some(kind),
+            status: Some(LedgerTransactionStatus::Confirmed),
+            description: Some("Sandbox ledger entry".to_owned()),
+            asset: tx.asset,
+            amount,
+            timestamp: tx.timestamp,
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn create_invoice(
+        &mut self,
+        key: &str,
+        amount_btc: Option<Decimal>,
+        expiry_hours: Option<i64>,
+        memo: Option<String>,
+    ) -> Result<LightningInvoiceCreated, ApiError> {
+        let amount = positive(amount_btc, "amountBtc")?;
+        let hours = expiry_hours.unwrap_or(24);
+        if !(1..=720).contains(&hours) {
+            return Err(ApiError::invalid(
+                "expiryHours",
+                "expiryHours must be between 1 and 720",
+            ));
+        }
+        let id = format!("inv_{}", self.new_id().replace('-', ""));
+        let now = self.now();
+        let expires = Timestamp::from(now + Duration::hours(hours));
+        let sats = (amount * d("100000000")).round();
+        let request = format!("lnbcrt{sats}n1sandbox{}", id.get(4..20).unwrap_or_default());
+        let acct = self.account(key);
+        acct.invoices.push(LightningInvoice {
+            id: Some(id.clone()),
+            user_id: Some(acct.user_id.clone()),
+            encoded_payment_request: Some(request.clone()),
+            expires_at: Some(expires.clone()),
+            status: Some(LightningInvoiceStatus::Open),
+            created_at: Some(Timestamp::from(now)),
+            memo,
+            bitcoin_network: Some(BitcoinNetwork::Testnet),
+            amount_original_value: Some(sats),
+            amount_original_unit: Some("SATOSHI".to_owned()),
+            ..Default::default()
+        });
+        Ok(LightningInvoiceCreated {
+            id: Some(id),
+            expires_at: Some(expires),
+            encoded_payment_request: Some(request),
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn invoices(&mut self, key: &str) -> Vec<LightningInvoice> {
+        self.account(key).invoices.clone()
+    }
+
+    pub(crate) fn lightning_withdraw(
+        &mut self,
+        key: &str,
+        payment_request: Option<String>,
+    ) -> Result<LightningWithdrawal, ApiError> {
+        let request = need_str(payment_request, "paymentRequestHash")?;
+        let Some(sats) = request
+            .strip_prefix("lnbc")
+            .or_else(|| request.strip_prefix("lnbcrt"))
+            .or_else(|| request.strip_prefix("lntb"))
+            .map(|r| {
+                r.trim_start_matches("rt")
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+            })
+            .filter(|s| !s.is_empty())
+        else {
+            return Err(ApiError::invalid(
+                "paymentRequestHash",
+                "Not a BOLT11 payment request with an amount",
+            ));
+        };
+        let btc = Decimal::from_str_exact(&sats).unwrap_or_default() / d("100000000");
+        if self.available(key, "BTC") < btc {
+            return Err(ApiError::failed("insufficient_funds", "Insufficient funds"));
+        }
+        self.post(key, "BTC", -btc, TransactionType::Withdrawal);
+        Ok(LightningWithdrawal {
+            payment_id: Some(format!("pay_{}", self.new_id().replace('-', ""))),
+            status: Some(LightningWithdrawalStatus::Open),
+            amount_btc: Some(btc),
+            destination_public_key: Some("02sandbox".to_owned()),
+            ..Default::default()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::funding::WithdrawInput;
+    use std::collections::BTreeSet;
+
+    #[tokio::test(start_paused = true)]
+    async fn every_documented_webhook_event_is_emitted() {
+        let mut s = State::new(Config::default());
+        let k = "sandbox-key";
+        let person = Person {
+            first_name: Some("Ada".into()),
+            last_name: Some("Lovelace".into()),
+            ..Default::default()
+        };
+        let user = s
+            .register_individual(
+                k,
+                RegisterIndividualEndUserRequest {
+                    person: Some(person),
+                    ip_address: Some("127.0.0.1".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        s.upload_document(k, user.id.as_deref().unwrap()).unwrap();
+        let payee = s
+            .register_payee(
+                k,
+                RegisterPayeeRequest {
+                    r#type: Some(PayeeType::Individual),
+                    name: Some("Bob".into()),
+                    country: Some("GB".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let mut params = std::collections::BTreeMap::new();
+        params.insert("sortcode".to_owned(), "200000".to_owned());
+        let address = RegisterPayeeAddressRequest {
+            asset: Some("GBP".into()),
+            network: Some("Faster Payments".into()),
+            address: Some("12345678".into()),
+            address_params: Some(params),
+            ..Default::default()
+        };
+        let pa = s
+            .register_payee_address(k, payee.id.as_deref().unwrap(), address)
+            .unwrap();
+        let transfer = CreateTransferRequest {
+            asset: Some("GBP".into()),
+            amount: Some(d("10")),
+            internal_address_id: Some("fac_1".into()),
+            payee_address_id: pa.id,
+            ..Default::default()
+        };
+        s.create_transfer(k, "t-1", transfer).unwrap();
+        let account = s
+            .create_deposit_account(
+                k,
+                CreateDepositAccountRequest {
+                    asset: Some("EUR".into()),
+                    network: Some("Sepa".into()),
+                    fiat_account_id: Some("fac_1".into()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let from = SimulatePayinSender {
+            iban: Some("DE89370400440532013000".into()),
+            ..Default::default()
+        };
+        let payin = SimulatePayinRequest {
+            amount: Some(d("5")),
+            to_address: account.ref_account_id,
+            from: Some(from),
+            from_type: Some(SimulatePayinFromType::Person),
+            payment_scheme: Some(SimulatePayinPaymentScheme::Sct),
+            ..Default::default()
+        };
+        s.simulate_payin(k, payin).unwrap();
+        s.whitelist_address(
+            k,
+            Some("cold".into()),
+            Some("BTC".into()),
+            Some("bc1q".into()),
+            None,
+            Some("Bitcoin".into()),
+        )
+        .unwrap();
+        let w = WithdrawInput {
+            asset: Some("BTC".into()),
+            amount: Some(d("0.1")),
+            address: Some("bc1q".into()),
+            address_params: None,
+            network: Some("Bitcoin".into()),
+            instant: false,
+        };
+        s.withdraw(k, "w-1", w).unwrap();
+
+        tokio::time::advance(std::time::Duration::from_secs(3)).await;
+        s.advance_statuses();
+        tokio::time::advance(std::time::Duration::from_secs(10)).await;
+        s.advance_statuses();
+
+        let emitted: BTreeSet<String> = s
+            .events
+            .iter()
+            .map(|e| e.event_type.as_str().to_owned())
+            .collect();
+        let documented: BTreeSet<String> = WEBHOOK_EVENTS
+            .iter()
+            .map(|e| e.event_type.to_owned())
+            .collect();
+        assert_eq!(emitted, documented);
+    }
+}

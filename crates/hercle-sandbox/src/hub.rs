@@ -1,0 +1,244 @@
+//! The SignalR hub server at `/ExecutionLiveServer/v1`, speaking the wire
+//! protocol of an ASP.NET Core hub with the JSON hub protocol:
+//!
+//! * `POST …/negotiate?negotiateVersion=0|1`: authenticates (bearer header or
+//!   `access_token` query), answers 503 during maintenance, and hands out a
+//!   connection id (plus the secret token in version 1). Other methods: 405.
+//! * `GET …?id=<token>` with a WebSocket upgrade: the WebSockets transport,
+//!   JSON records in text frames. Without `id` a connection is created on the
+//!   spot, which is what clients do with `skipNegotiation`. Unknown `id`: 404,
+//!   an `id` that already has a socket: 409.
+//! * Server-Sent Events and Long Polling are not offered: negotiate lists only
+//!   WebSockets, and the transport requests they would use get 404, as an
+//!   ASP.NET Core endpoint answers for a disabled transport.
+//!
+//! What a connection does once the socket is up (handshake, keep-alive,
+//! dispatch, price streams, injected faults) is in [`session`]; what each hub
+//! method means is in `hub_calls`.
+
+pub(crate) mod registry;
+mod session;
+
+use crate::error::{ApiError, ErrorKind};
+use crate::server::Query;
+use crate::server::Shared;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use signalr_proto::negotiate::{
+    ACCESS_TOKEN_QUERY, AvailableTransport, ID_QUERY, LATEST_NEGOTIATE_VERSION,
+    NEGOTIATE_VERSION_QUERY, NegotiateResponse, TransferFormat, TransportType,
+    select_negotiate_version,
+};
+use std::sync::Arc;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+/// The hub path; everything under it is routed here.
+const HUB_PATH: &str = "/ExecutionLiveServer/v1";
+
+/// Serves negotiate and the transports.
+pub(crate) async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    let rest = path
+        .strip_prefix(HUB_PATH)
+        .unwrap_or(path)
+        .trim_end_matches('/');
+    match rest {
+        "/negotiate" => negotiate(&shared, &req),
+        "" => transport(shared, req),
+        _ => text(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+/// The transports endpoint: WebSocket upgrades only.
+fn transport(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let query = Query::parse(req.uri().query());
+    if req.method() == Method::GET && is_websocket_upgrade(req.headers()) {
+        return websocket(shared, req, &query);
+    }
+    // What an ASP.NET Core endpoint with only WebSockets enabled answers for
+    // an SSE stream, a long poll, a POST send or a DELETE.
+    let what = if accepts_event_stream(req.headers()) {
+        "ServerSentEvents"
+    } else {
+        "LongPolling"
+    };
+    text(
+        StatusCode::NOT_FOUND,
+        &format!("{what} transport not supported by this end point type"),
+    )
+}
+
+fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() != Method::POST {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
+    }
+    let query = Query::parse(req.uri().query());
+    let key = match authenticate(shared, req.headers(), &query) {
+        Ok(key) => key,
+        Err(e) => return api_error(&e),
+    };
+    // Bound first: the guard must not outlive this statement.
+    let maintenance = shared.faults().in_maintenance();
+    if maintenance {
+        return api_error(&ApiError {
+            kind: ErrorKind::Server(503),
+            code: "maintenance",
+            message: "The hub is in its maintenance window".to_owned(),
+            param: None,
+        });
+    }
+    let version = match select_negotiate_version(
+        query.get(NEGOTIATE_VERSION_QUERY),
+        0,
+        LATEST_NEGOTIATE_VERSION,
+    ) {
+        Ok(v) => v,
+        // The .NET server reports this in a 200 body, not as an HTTP error.
+        Err(e) => {
+            return json(
+                StatusCode::OK,
+                NegotiateResponse::error(e.to_string()).to_vec(),
+            );
+        }
+    };
+    let (connection_id, token) = shared.hub.negotiated(shared, key, version);
+    let transports = vec![AvailableTransport {
+        transport: TransportType::WebSockets,
+        transfer_formats: vec![TransferFormat::Text, TransferFormat::Binary],
+    }];
+    json(
+        StatusCode::OK,
+        NegotiateResponse::connect(version, connection_id, token, transports).to_vec(),
+    )
+}
+
+fn websocket(
+    shared: Arc<Shared>,
+    mut req: Request<Incoming>,
+    query: &Query,
+) -> Response<Full<Bytes>> {
+    let headers = req.headers();
+    let version_ok = headers
+        .get("sec-websocket-version")
+        .is_some_and(|v| v.as_bytes() == b"13");
+    let Some(accept) = headers
+        .get("sec-websocket-key")
+        .filter(|_| version_ok)
+        .map(|k| derive_accept_key(k.as_bytes()))
+    else {
+        return text(StatusCode::BAD_REQUEST, "Not a valid WebSocket request");
+    };
+    let key = match authenticate(&shared, headers, query) {
+        Ok(key) => key,
+        Err(e) => return api_error(&e),
+    };
+    let registry = &shared.hub;
+    let connection_id = match query.get(ID_QUERY) {
+        // skipNegotiation: the connection is born with its socket.
+        None => registry.direct(&shared, key.clone()),
+        Some(token) => match registry.claim(&shared, token, &key) {
+            Ok(id) => id,
+            Err(registry::ClaimError::Unknown) => {
+                return text(StatusCode::NOT_FOUND, "No Connection with that ID");
+            }
+            Err(registry::ClaimError::InUse) => {
+                return text(StatusCode::CONFLICT, "Connection ID already in use");
+            }
+            Err(registry::ClaimError::OtherUser) => {
+                return text(StatusCode::FORBIDDEN, "Forbidden");
+            }
+        },
+    };
+    let Ok(accept) = HeaderValue::from_str(&accept) else {
+        registry.remove(&connection_id);
+        return text(StatusCode::BAD_REQUEST, "Not a valid WebSocket request");
+    };
+    let upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(session::run(shared, upgrade, connection_id, key));
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert("upgrade", HeaderValue::from_static("websocket"));
+    h.insert("connection", HeaderValue::from_static("Upgrade"));
+    h.insert("sec-websocket-accept", accept);
+    resp
+}
+
+/// The API key from `Authorization: Bearer …` or, where clients cannot set
+/// headers (browsers, some WebSocket libraries), the `access_token` query.
+fn authenticate(shared: &Shared, headers: &HeaderMap, query: &Query) -> Result<String, ApiError> {
+    match (
+        headers.get("authorization").and_then(|v| v.to_str().ok()),
+        query.get(ACCESS_TOKEN_QUERY),
+    ) {
+        (Some(header), _) => shared.authenticate(Some(header)),
+        (None, Some(token)) => shared.authenticate_token(token),
+        (None, None) => shared.authenticate(None),
+    }
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    let has = |name: &str, token: &str| {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    has("connection", "upgrade") && has("upgrade", "websocket")
+}
+
+fn accepts_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+fn api_error(err: &ApiError) -> Response<Full<Bytes>> {
+    crate::rest::error_reply(err).into_response()
+}
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    response(status, "application/json", body)
+}
+
+fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+    response(
+        status,
+        "text/plain; charset=utf-8",
+        body.as_bytes().to_vec(),
+    )
+}
+
+fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static(content_type));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::percent_decode;
+
+    #[test]
+    fn query_decodes_and_keeps_first() {
+        let q = Query::parse(Some("id=a%2Bb&access_token=x+y&id=c&flag"));
+        assert_eq!(q.get("id"), Some("a+b"));
+        assert_eq!(q.get("access_token"), Some("x y"));
+        assert_eq!(q.get("flag"), Some(""));
+        assert_eq!(q.get("none"), None);
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+}

@@ -1,0 +1,207 @@
+//! Which hub connections exist: negotiated ones waiting for their socket and
+//! live ones, so that a transport request's `id` can be checked the way the
+//! .NET server does (unknown → 404, already connected → 409).
+//!
+//! The registry is process-wide because `Shared` has no slot for it; each
+//! entry remembers the sandbox that created it, so a token from one sandbox
+//! is unknown to another running in the same process.
+
+use crate::server::Shared;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long a negotiated connection waits for its transport before it is
+/// forgotten (the .NET server's `DisconnectTimeout` default).
+const PENDING_TTL: Duration = Duration::from_secs(15);
+
+/// Why a transport request's `id` is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum ClaimError {
+    /// Never negotiated here, expired, or already closed.
+    Unknown,
+    /// The connection already has its socket.
+    InUse,
+    /// Negotiated with another API key.
+    OtherUser,
+}
+
+struct Entry {
+    owner: Weak<Shared>,
+    connection_id: String,
+    key: String,
+    /// `Some(negotiated at)` until a socket claims it.
+    pending_since: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Secret token → connection.
+    by_token: HashMap<String, Entry>,
+    /// Public id → secret token.
+    token_of: HashMap<String, String>,
+}
+
+/// The hub connections of one sandbox.
+pub(crate) struct Registry {
+    inner: Mutex<Inner>,
+}
+
+impl Registry {
+    pub(crate) fn new() -> Registry {
+        Registry {
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records a negotiated connection; returns (connection id, token).
+    /// Negotiate version 0 has no separate token: the public id is the `id`
+    /// that transport requests carry.
+    pub(super) fn negotiated(
+        &self,
+        shared: &Arc<Shared>,
+        key: String,
+        version: u32,
+    ) -> (String, String) {
+        let mut inner = self.lock();
+        // Forget connections that never came and sandboxes that are gone.
+        let now = Instant::now();
+        let stale: Vec<String> = inner
+            .by_token
+            .iter()
+            .filter(|(_, e)| {
+                e.owner.strong_count() == 0
+                    || e.pending_since
+                        .is_some_and(|t| now.duration_since(t) >= PENDING_TTL)
+            })
+            .map(|(t, _)| t.clone())
+            .collect();
+        for token in stale {
+            if let Some(e) = inner.by_token.remove(&token) {
+                inner.token_of.remove(&e.connection_id);
+            }
+        }
+        let id = new_id();
+        let token = if version == 0 { id.clone() } else { new_id() };
+        inner.token_of.insert(id.clone(), token.clone());
+        inner.by_token.insert(
+            token.clone(),
+            Entry {
+                owner: Arc::downgrade(shared),
+                connection_id: id.clone(),
+                key,
+                pending_since: Some(now),
+            },
+        );
+        (id, token)
+    }
+
+    /// A socket opened without negotiate: a live connection from the start.
+    pub(super) fn direct(&self, shared: &Arc<Shared>, key: String) -> String {
+        let (id, token) = (new_id(), new_id());
+        let mut inner = self.lock();
+        inner.token_of.insert(id.clone(), token.clone());
+        inner.by_token.insert(
+            token,
+            Entry {
+                owner: Arc::downgrade(shared),
+                connection_id: id.clone(),
+                key,
+                pending_since: None,
+            },
+        );
+        id
+    }
+
+    /// A socket for a negotiated connection; returns its public id.
+    pub(super) fn claim(
+        &self,
+        shared: &Arc<Shared>,
+        token: &str,
+        key: &str,
+    ) -> Result<String, ClaimError> {
+        let mut inner = self.lock();
+        let entry = inner.by_token.get_mut(token).ok_or(ClaimError::Unknown)?;
+        let owner_ok = entry
+            .owner
+            .upgrade()
+            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        if !owner_ok
+            || entry
+                .pending_since
+                .is_some_and(|t| t.elapsed() >= PENDING_TTL)
+        {
+            return Err(ClaimError::Unknown);
+        }
+        if entry.pending_since.is_none() {
+            return Err(ClaimError::InUse);
+        }
+        if entry.key != key {
+            return Err(ClaimError::OtherUser);
+        }
+        entry.pending_since = None;
+        Ok(entry.connection_id.clone())
+    }
+
+    /// Forgets a connection whose socket is gone.
+    pub(super) fn remove(&self, connection_id: &str) {
+        let mut inner = self.lock();
+        if let Some(token) = inner.token_of.remove(connection_id) {
+            inner.by_token.remove(&token);
+        }
+    }
+}
+
+/// 128 unpredictable bits as 32 hex digits. The std hasher's per-process
+/// random keys make this unguessable enough for a sandbox's tokens without a
+/// random-number crate; the counter keeps values distinct.
+fn new_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let state = std::collections::hash_map::RandomState::new();
+    let half = || {
+        let mut h = state.build_hasher();
+        h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        h.finish()
+    };
+    format!("{:016x}{:016x}", half(), half())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_distinct() {
+        let a = new_id();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, new_id());
+    }
+
+    #[tokio::test]
+    async fn claim_rules() {
+        let shared = Shared::new(crate::Config::default()).unwrap();
+        let other = Shared::new(crate::Config::default()).unwrap();
+        let r = Registry::new();
+        let (v0, same) = r.negotiated(&shared, "k".into(), 0);
+        assert_eq!(v0, same);
+        assert_eq!(r.claim(&shared, &v0, "k"), Ok(v0.clone()));
+        let (id, token) = r.negotiated(&shared, "k".into(), 1);
+        assert_eq!(r.claim(&other, &token, "k"), Err(ClaimError::Unknown));
+        assert_eq!(r.claim(&shared, &token, "x"), Err(ClaimError::OtherUser));
+        assert_eq!(r.claim(&shared, &token, "k"), Ok(id.clone()));
+        assert_eq!(r.claim(&shared, &token, "k"), Err(ClaimError::InUse));
+        // The public id is not a token.
+        assert_eq!(r.claim(&shared, &id, "k"), Err(ClaimError::Unknown));
+        r.remove(&id);
+        assert_eq!(r.claim(&shared, &token, "k"), Err(ClaimError::Unknown));
+    }
+}

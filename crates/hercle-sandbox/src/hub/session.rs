@@ -1,0 +1,604 @@
+//! One hub connection over a WebSocket, from handshake to close.
+//!
+//! A single task owns the socket and decides everything in one `select!`:
+//! frames from the client, records queued by the connection's price streams,
+//! the keep-alive and client-timeout deadlines, and injected faults. Owning
+//! the socket in one place keeps the order of what is sent obvious (an
+//! invocation's envelope always precedes its Completion) and makes a stall or
+//! a drop a one-line decision. Price streams are child tasks that only
+//! produce records; they end with the connection.
+
+use crate::faults::HubFault;
+use crate::hub_calls::{self, HubCall};
+use crate::server::Shared;
+use futures_util::{SinkExt, StreamExt};
+use hercle_models::HubEnvelope;
+use hyper::upgrade::{OnUpgrade, Upgraded};
+use hyper_util::rt::TokioIo;
+use rust_decimal::Decimal;
+use serde_json::value::RawValue;
+use signalr_proto::{
+    DOTNET_SERVER_MAX_MESSAGE_SIZE, Decoder, HubMessage, JSON_PROTOCOL, MAX_PROTOCOL_VERSION,
+    encode,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+/// The .NET server's `HandshakeTimeout`.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// The .NET server's transport send timeout: a client that stops reading
+/// is cut off instead of pinning the connection's memory forever.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for the client's answer to our WebSocket close frame.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest WebSocket message read; hub records are capped lower (32 KiB,
+/// the .NET default) by the decoder, this only bounds a frame's buffering.
+const MAX_WS_MESSAGE: usize = 1 << 20;
+/// Initial read buffer of a socket; it grows for larger frames.
+const READ_BUFFER: usize = 4 * 1024;
+/// Records queued by price streams before they wait for the socket.
+const OUTBOX: usize = 16;
+
+/// Client method for command results.
+const EXECUTION_EVENTS: &str = "executionEvents";
+/// Client method for the price feed.
+const SUBSCRIPTIONS: &str = "subscriptions";
+
+type Socket = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Serves one connection whose upgrade was just accepted.
+pub(super) async fn run(
+    shared: Arc<Shared>,
+    upgrade: OnUpgrade,
+    connection_id: String,
+    key: String,
+) {
+    // Subscribed before anything can fail, so every live connection counts
+    // as reached by a fault.
+    let faults = shared.hub_faults.subscribe();
+    match upgrade.await {
+        Ok(upgraded) => {
+            // tungstenite reserves 128 KiB per direction by default; hub
+            // records are small, so small buffers keep a thousand idle
+            // connections cheap. Writes go out at once (every send flushes)
+            // and what may pile up for a slow reader is capped.
+            let config = WebSocketConfig::default()
+                .read_buffer_size(READ_BUFFER)
+                .write_buffer_size(0)
+                .max_write_buffer_size(MAX_WS_MESSAGE)
+                .max_message_size(Some(MAX_WS_MESSAGE))
+                .max_frame_size(Some(MAX_WS_MESSAGE));
+            let ws = WebSocketStream::from_raw_socket(
+                TokioIo::new(upgraded),
+                Role::Server,
+                Some(config),
+            )
+            .await;
+            let (out_tx, out_rx) = mpsc::channel(OUTBOX);
+            let now = Instant::now();
+            let mut session = Session {
+                shared,
+                ws,
+                connection_id,
+                key,
+                decoder: Decoder::with_max_message_size(DOTNET_SERVER_MAX_MESSAGE_SIZE),
+                faults,
+                out_tx,
+                out_rx,
+                streams: HashMap::new(),
+                tasks: JoinSet::new(),
+                last_sent: now,
+                last_received: now,
+                stalled: false,
+            };
+            let end = session.serve().await;
+            tracing::debug!(connection = %session.connection_id, ?end, "hub connection ended");
+            session.shared.hub.remove(&session.connection_id);
+        }
+        Err(e) => {
+            tracing::debug!(connection = %connection_id, "upgrade failed: {e}");
+            shared.hub.remove(&connection_id);
+        }
+    }
+}
+
+/// Why a connection ended.
+#[derive(Debug)]
+enum End {
+    /// The client closed (hub Close or WebSocket close) or vanished.
+    Client,
+    /// The handshake failed or timed out.
+    Handshake,
+    /// Nothing from the client for `client_timeout`.
+    Timeout,
+    /// A malformed or oversized record.
+    Protocol,
+    /// Writing failed or timed out.
+    Send,
+    /// An injected drop or close.
+    Fault,
+}
+
+/// A price stream's identity: resubscribing replaces rather than duplicates.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct StreamKey {
+    client_id: String,
+    pair: String,
+    size: Decimal,
+}
+
+struct Session {
+    shared: Arc<Shared>,
+    ws: Socket,
+    connection_id: String,
+    key: String,
+    decoder: Decoder,
+    faults: broadcast::Receiver<HubFault>,
+    /// Price streams send their records here; the sender is cloned into each.
+    out_tx: mpsc::Sender<Vec<u8>>,
+    out_rx: mpsc::Receiver<Vec<u8>>,
+    streams: HashMap<StreamKey, AbortHandle>,
+    /// Owns the stream tasks: dropping the session aborts them all.
+    tasks: JoinSet<()>,
+    last_sent: Instant,
+    last_received: Instant,
+    /// Stall fault: nothing at all is sent any more.
+    stalled: bool,
+}
+
+/// What one decoded record asks the connection to do.
+enum Action {
+    /// Send these records (possibly none).
+    Send(Vec<u8>),
+    /// Start (or restart) a price stream, then send `then`.
+    Subscribe(StreamKey, Vec<u8>),
+    /// Stop a price stream, then send `then`.
+    Unsubscribe(StreamKey, Vec<u8>),
+    /// The client sent Close.
+    ClientClosed,
+    /// The record broke the protocol: close with this error.
+    Fatal(String),
+}
+
+/// What a fault asks the connection to do.
+enum FaultOutcome {
+    Continue,
+    End,
+}
+
+impl Session {
+    async fn serve(&mut self) -> End {
+        if let Err(end) = self.handshake().await {
+            return end;
+        }
+        // Records that came in the handshake's frame (the JS client sends a
+        // Ping right behind it).
+        if let Err(end) = self.drain_decoder().await {
+            return end;
+        }
+        self.main_loop().await
+    }
+
+    async fn handshake(&mut self) -> Result<(), End> {
+        let deadline = Instant::now() + HANDSHAKE_TIMEOUT;
+        loop {
+            let response = match self.decoder.next_handshake_request() {
+                Ok(None) => None,
+                Ok(Some(req)) if req.protocol != JSON_PROTOCOL => Some(Err(format!(
+                    "The protocol '{}' is not supported.",
+                    req.protocol
+                ))),
+                Ok(Some(req)) if req.version > MAX_PROTOCOL_VERSION => Some(Err(format!(
+                    "The server does not support version {} of the '{}' protocol.",
+                    req.version, req.protocol
+                ))),
+                Ok(Some(_)) => Some(Ok(())),
+                Err(e) => Some(Err(format!("Handshake failed: {e}"))),
+            };
+            match response {
+                Some(Ok(())) => {
+                    let mut out = Vec::new();
+                    encode::handshake_response(&mut out, None);
+                    return self.send(out).await;
+                }
+                Some(Err(error)) => {
+                    let mut out = Vec::new();
+                    encode::handshake_response(&mut out, Some(&error));
+                    // Best effort: the connection ends either way.
+                    let _ = self.send(out).await;
+                    self.close_socket().await;
+                    return Err(End::Handshake);
+                }
+                None => {}
+            }
+            tokio::select! {
+                frame = self.ws.next() => {
+                    let Some(bytes) = self.on_frame(frame)? else { continue };
+                    self.decoder.push(&bytes);
+                }
+                fault = self.faults.recv() => {
+                    if let FaultOutcome::End = self.on_fault(fault).await {
+                        return Err(End::Fault);
+                    }
+                }
+                () = sleep_until(deadline) => {
+                    let mut out = Vec::new();
+                    encode::handshake_response(&mut out, Some("Handshake was canceled."));
+                    let _ = self.send(out).await;
+                    self.close_socket().await;
+                    return Err(End::Handshake);
+                }
+            }
+        }
+    }
+
+    async fn main_loop(&mut self) -> End {
+        let keep_alive = self.shared.config.keep_alive;
+        let client_timeout = self.shared.config.client_timeout;
+        loop {
+            let ping_at = self.last_sent + keep_alive;
+            let timeout_at = self.last_received + client_timeout;
+            // Biased, in this order: a fault acts at once; records the
+            // streams already produced go out before anything read later is
+            // answered (so a reply is a barrier for earlier updates); reads
+            // come before the deadlines they would push back.
+            tokio::select! {
+                biased;
+                fault = self.faults.recv() => {
+                    if let FaultOutcome::End = self.on_fault(fault).await {
+                        return End::Fault;
+                    }
+                }
+                Some(record) = self.out_rx.recv() => {
+                    if let Err(end) = self.send(record).await {
+                        return end;
+                    }
+                }
+                frame = self.ws.next() => {
+                    let bytes = match self.on_frame(frame) {
+                        Ok(Some(bytes)) => bytes,
+                        Ok(None) => continue,
+                        Err(end) => return end,
+                    };
+                    self.decoder.push(&bytes);
+                    if let Err(end) = self.drain_decoder().await {
+                        return end;
+                    }
+                }
+                // A stalled connection sends nothing, pings included.
+                () = sleep_until(ping_at), if !self.stalled => {
+                    let mut out = Vec::new();
+                    encode::ping(&mut out);
+                    if let Err(end) = self.send(out).await {
+                        return end;
+                    }
+                }
+                () = sleep_until(timeout_at) => {
+                    // As the .NET server does on client timeout: a Close that
+                    // lets the client reconnect.
+                    let mut out = Vec::new();
+                    encode::close(&mut out, None, true);
+                    let _ = self.send(out).await;
+                    self.close_socket().await;
+                    return End::Timeout;
+                }
+            }
+        }
+    }
+
+    /// The payload of a data frame (and the receive clock reset), `None` for
+    /// control frames, `Err` when the socket is done.
+    fn on_frame(
+        &mut self,
+        frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Result<Option<bytes::Bytes>, End> {
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                self.last_received = Instant::now();
+                Ok(Some(bytes::Bytes::from(text)))
+            }
+            // The .NET server reads binary frames as the same byte stream.
+            Some(Ok(Message::Binary(bytes))) => {
+                self.last_received = Instant::now();
+                Ok(Some(bytes))
+            }
+            // WebSocket pings are answered by tungstenite; like the .NET
+            // server, they do not count as client activity.
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(None),
+            // tungstenite has queued the closing handshake's reply; it is
+            // flushed when the stream is polled or dropped.
+            Some(Ok(Message::Close(_))) | None => Err(End::Client),
+            Some(Err(e)) => {
+                tracing::debug!(connection = %self.connection_id, "socket error: {e}");
+                Err(End::Client)
+            }
+        }
+    }
+
+    /// Handles every complete record buffered.
+    async fn drain_decoder(&mut self) -> Result<(), End> {
+        loop {
+            let action = match self.decoder.next_message() {
+                Ok(None) => return Ok(()),
+                Ok(Some(msg)) => dispatch(&self.shared, &self.key, msg),
+                Err(e) => Action::Fatal(format!("Connection closed with an error. {e}")),
+            };
+            match action {
+                Action::Send(out) => self.send(out).await?,
+                Action::Subscribe(key, then) => {
+                    self.subscribe(key);
+                    self.send(then).await?;
+                }
+                Action::Unsubscribe(key, then) => {
+                    self.unsubscribe(&key);
+                    self.send(then).await?;
+                }
+                Action::ClientClosed => {
+                    self.close_socket().await;
+                    return Err(End::Client);
+                }
+                Action::Fatal(error) => {
+                    let mut out = Vec::new();
+                    encode::close(&mut out, Some(&error), false);
+                    let _ = self.send(out).await;
+                    self.close_socket().await;
+                    return Err(End::Protocol);
+                }
+            }
+        }
+    }
+
+    fn subscribe(&mut self, key: StreamKey) {
+        if let Some(old) = self.streams.remove(&key) {
+            old.abort();
+        }
+        let task = price_stream(Arc::clone(&self.shared), key.clone(), self.out_tx.clone());
+        let handle = self.tasks.spawn(task);
+        self.streams.insert(key, handle);
+        self.reap();
+    }
+
+    /// Stops the stream with exactly this key or, when there is none, every
+    /// stream of that pair and size: clients commonly use a fresh ClientId
+    /// per request, unsubscribe included.
+    fn unsubscribe(&mut self, key: &StreamKey) {
+        if let Some(handle) = self.streams.remove(key) {
+            handle.abort();
+        } else {
+            self.streams.retain(|k, handle| {
+                let matches = k.pair == key.pair && k.size == key.size;
+                if matches {
+                    handle.abort();
+                }
+                !matches
+            });
+        }
+        self.reap();
+    }
+
+    /// Collects aborted stream tasks so the set does not grow with churn.
+    fn reap(&mut self) {
+        while self.tasks.try_join_next().is_some() {}
+    }
+
+    async fn on_fault(
+        &mut self,
+        fault: Result<HubFault, broadcast::error::RecvError>,
+    ) -> FaultOutcome {
+        let fault = match fault {
+            Ok(f) => f,
+            // Missed faults were meant for a burst of connections; the
+            // newest ones are still delivered. `Closed` cannot happen while
+            // the session holds `Shared`, which owns the sender.
+            Err(_) => return FaultOutcome::Continue,
+        };
+        if !fault.targets(&self.connection_id) {
+            return FaultOutcome::Continue;
+        }
+        match fault {
+            // Returning drops the socket: the TCP connection ends without a
+            // Close message or a WebSocket close frame.
+            HubFault::Drop { .. } => FaultOutcome::End,
+            HubFault::Stall { .. } => {
+                self.stalled = true;
+                FaultOutcome::Continue
+            }
+            HubFault::Close {
+                allow_reconnect,
+                error,
+                ..
+            } => {
+                // An explicit close is sent even on a stalled connection.
+                self.stalled = false;
+                let mut out = Vec::new();
+                encode::close(&mut out, error.as_deref(), allow_reconnect);
+                let _ = self.send(out).await;
+                self.close_socket().await;
+                FaultOutcome::End
+            }
+        }
+    }
+
+    /// Sends records in one text frame; a stalled connection swallows them.
+    async fn send(&mut self, records: Vec<u8>) -> Result<(), End> {
+        if records.is_empty() || self.stalled {
+            return Ok(());
+        }
+        // The encoder writes JSON text and 0x1E only: always UTF-8.
+        let Ok(text) = String::from_utf8(records) else {
+            return Ok(());
+        };
+        match timeout(SEND_TIMEOUT, self.ws.send(Message::text(text))).await {
+            Ok(Ok(())) => {
+                self.last_sent = Instant::now();
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(connection = %self.connection_id, "send failed: {e}");
+                Err(End::Send)
+            }
+            Err(_) => Err(End::Send),
+        }
+    }
+
+    /// The WebSocket closing handshake (status 1000), bounded in time.
+    async fn close_socket(&mut self) {
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        let _ = timeout(CLOSE_TIMEOUT, async {
+            if self.ws.close(Some(frame)).await.is_ok() {
+                // Wait for the client's close frame, ignoring anything else.
+                while let Some(Ok(_)) = self.ws.next().await {}
+            }
+        })
+        .await;
+    }
+}
+
+/// Turns one decoded record into what the connection must do.
+fn dispatch(shared: &Shared, key: &str, msg: HubMessage<'_>) -> Action {
+    let mut out = Vec::new();
+    match msg {
+        HubMessage::Invocation(inv) => {
+            let id = inv.invocation_id.as_deref();
+            // The .NET server looks hub methods up case-insensitively.
+            let Some(method) = hercle_models::HUB_METHODS
+                .iter()
+                .find(|m| m.name.eq_ignore_ascii_case(&inv.target))
+            else {
+                if let Some(id) = id {
+                    encode::completion_error(
+                        &mut out,
+                        id,
+                        &format!("Unknown hub method '{}'", inv.target),
+                    );
+                }
+                return Action::Send(out);
+            };
+            if !inv.stream_ids.is_empty() {
+                if let Some(id) = id {
+                    let error = format!(
+                        "Client sent {} stream(s), Hub method expects 0.",
+                        inv.stream_ids.len()
+                    );
+                    encode::completion_error(&mut out, id, &error);
+                }
+                return Action::Send(out);
+            }
+            let args: Vec<&RawValue> = inv.arguments.iter().map(|a| a.as_raw()).collect();
+            let call = hub_calls::invoke(shared, key, method.name, &args);
+            // Results travel as events; the Completion (only for a blocking
+            // call) comes after them and carries nothing, since what the real
+            // hub puts in it is undocumented.
+            let complete = |out: &mut Vec<u8>| {
+                if let Some(id) = id {
+                    encode::completion_void(out, id);
+                }
+            };
+            match call {
+                HubCall::Reply(envelope) => {
+                    push_event(&mut out, EXECUTION_EVENTS, &envelope);
+                    complete(&mut out);
+                    Action::Send(out)
+                }
+                HubCall::Subscribe {
+                    client_id,
+                    pair,
+                    size,
+                } => {
+                    complete(&mut out);
+                    Action::Subscribe(
+                        StreamKey {
+                            client_id,
+                            pair,
+                            size: size.normalize(),
+                        },
+                        out,
+                    )
+                }
+                HubCall::Unsubscribe {
+                    client_id,
+                    pair,
+                    size,
+                } => {
+                    complete(&mut out);
+                    Action::Unsubscribe(
+                        StreamKey {
+                            client_id,
+                            pair,
+                            size: size.normalize(),
+                        },
+                        out,
+                    )
+                }
+            }
+        }
+        HubMessage::StreamInvocation(s) => {
+            let known = hercle_models::HUB_METHODS
+                .iter()
+                .any(|m| m.name.eq_ignore_ascii_case(&s.target));
+            let error = if known {
+                format!(
+                    "The client attempted to invoke the non-streaming '{}' method with a streaming invocation.",
+                    s.target
+                )
+            } else {
+                format!("Unknown hub method '{}'", s.target)
+            };
+            encode::completion_error(&mut out, &s.invocation_id, &error);
+            Action::Send(out)
+        }
+        HubMessage::Close(_) => Action::ClientClosed,
+        // Pings only reset the timeout (done on receipt). Nothing is ever
+        // invoked on the client with an id, streamed, or made stateful, so
+        // Completions, StreamItems, cancels, Acks and Sequences need no answer.
+        _ => Action::Send(out),
+    }
+}
+
+/// A non-blocking invocation of `target` whose one argument is the
+/// envelope serialized to a JSON string, as HercleX sends it.
+fn push_event(out: &mut Vec<u8>, target: &str, envelope: &HubEnvelope) {
+    let text = match serde_json::to_string(envelope) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!("envelope not serializable: {e}");
+            return;
+        }
+    };
+    if let Err(e) = encode::invocation(out, None, target, &(text,)) {
+        tracing::warn!("event not encodable: {e}");
+    }
+}
+
+/// Pushes a price update every `price_interval`, the first one at once,
+/// until aborted or the connection is gone.
+async fn price_stream(shared: Arc<Shared>, key: StreamKey, out: mpsc::Sender<Vec<u8>>) {
+    let mut ticker = tokio::time::interval(shared.config.price_interval);
+    // A slow socket delays updates instead of bursting them afterwards.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        // `None`: the pair is not quotable right now; try at the next tick.
+        let Some(envelope) = hub_calls::price_update(&shared, &key.client_id, &key.pair, key.size)
+        else {
+            continue;
+        };
+        let mut record = Vec::new();
+        push_event(&mut record, SUBSCRIPTIONS, &envelope);
+        if out.send(record).await.is_err() {
+            return;
+        }
+    }
+}
