@@ -162,7 +162,10 @@ impl<'de> Deserialize<'de> for EmbeddedJson {
             fn visit_string<E: serde::de::Error>(self, v: String) -> Result<EmbeddedJson, E> {
                 Ok(EmbeddedJson(Form::Encoded(v.into_boxed_str())))
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<EmbeddedJson, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<EmbeddedJson, A::Error> {
                 let mut text = String::from("{");
                 while let Some(key) = map.next_key::<String>()? {
                     let value: Box<RawValue> = map.next_value()?;
@@ -176,7 +179,10 @@ impl<'de> Deserialize<'de> for EmbeddedJson {
                 text.push('}');
                 inline(text)
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<EmbeddedJson, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<EmbeddedJson, A::Error> {
                 let mut items = Vec::new();
                 while let Some(value) = seq.next_element::<Box<RawValue>>()? {
                     items.push(value);
