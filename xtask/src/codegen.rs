@@ -359,40 +359,53 @@ fn gen_enum(out: &mut String, name: &str, s: &Value) -> Result<(), String> {
             .join(", ")
     );
     // Integer and string enums differ only in these pieces of text.
-    let (to_doc, to_sig, unknown_to, from_doc, from_sig, unknown_from, serialize, deserialize) = if is_int {
-        (
-            "The integer code on the wire.",
-            "code(&self) -> i64",
-            "*x",
-            "The value for a wire code; unknown codes are kept.",
-            "from_code(x: i64) -> Self",
-            "other",
-            "s.serialize_i64(self.code())",
-            format!("deserialize_code(d, \"{name}\").map({name}::from_code)"),
-        )
-    } else {
-        (
-            "The string on the wire.",
-            "as_str(&self) -> &str",
-            "x",
-            "The value for a wire string; unknown strings are kept.",
-            "from_wire(x: &str) -> Self",
-            "other.to_owned()",
-            "s.serialize_str(self.as_str())",
-            format!("deserialize_wire_str(d, \"{name}\", {name}::from_wire)"),
-        )
-    };
+    let (to_doc, to_sig, unknown_to, from_doc, from_sig, unknown_from, serialize, deserialize) =
+        if is_int {
+            (
+                "The integer code on the wire.",
+                "code(&self) -> i64",
+                "*x",
+                "The value for a wire code; unknown codes are kept.",
+                "from_code(x: i64) -> Self",
+                "other",
+                "s.serialize_i64(self.code())",
+                format!("deserialize_code(d, \"{name}\").map({name}::from_code)"),
+            )
+        } else {
+            (
+                "The string on the wire.",
+                "as_str(&self) -> &str",
+                "x",
+                "The value for a wire string; unknown strings are kept.",
+                "from_wire(x: &str) -> Self",
+                "other.to_owned()",
+                "s.serialize_str(self.as_str())",
+                format!("deserialize_wire_str(d, \"{name}\", {name}::from_wire)"),
+            )
+        };
     let wire: Vec<String> = values.iter().map(Value::to_string).collect();
-    let _ = writeln!(out, "    /// {to_doc}\n    pub fn {to_sig} {{\n        match self {{");
+    let _ = writeln!(
+        out,
+        "    /// {to_doc}\n    pub fn {to_sig} {{\n        match self {{"
+    );
     for (n, w) in names.iter().zip(&wire) {
         let _ = writeln!(out, "            {name}::{n} => {w},");
     }
-    let _ = writeln!(out, "            {name}::Unknown(x) => {unknown_to},\n        }}\n    }}\n");
-    let _ = writeln!(out, "    /// {from_doc}\n    pub fn {from_sig} {{\n        match x {{");
+    let _ = writeln!(
+        out,
+        "            {name}::Unknown(x) => {unknown_to},\n        }}\n    }}\n"
+    );
+    let _ = writeln!(
+        out,
+        "    /// {from_doc}\n    pub fn {from_sig} {{\n        match x {{"
+    );
     for (n, w) in names.iter().zip(&wire) {
         let _ = writeln!(out, "            {w} => {name}::{n},");
     }
-    let _ = writeln!(out, "            other => {name}::Unknown({unknown_from}),\n        }}\n    }}\n}}\n");
+    let _ = writeln!(
+        out,
+        "            other => {name}::Unknown({unknown_from}),\n        }}\n    }}\n}}\n"
+    );
     if !is_int {
         let _ = writeln!(
             out,
