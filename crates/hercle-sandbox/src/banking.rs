@@ -55,30 +55,26 @@ impl State {
         let now = self.now();
         let mut events = Vec::new();
         let b = &mut self.account(key).banking;
-        for u in &mut b.individuals {
-            if u.registration_status == Some(EndUserRegistrationStatus::Pending)
-                && age(now, u.created_at.as_ref()) >= REVIEW_AFTER
-            {
-                u.registration_status = Some(EndUserRegistrationStatus::Active);
-                u.updated_at = Some(millis(now));
-                events.push((
-                    WebhookEventType::EndUserStatusUpdated,
-                    status_change("PENDING", "ACTIVE", serde_json::json!({ "Id": u.id })),
-                ));
-            }
+        // Individuals and businesses are different types with the same
+        // review fields: one body for both.
+        macro_rules! review {
+            ($users:expr) => {
+                for u in $users {
+                    if u.registration_status == Some(EndUserRegistrationStatus::Pending)
+                        && age(now, u.created_at.as_ref()) >= REVIEW_AFTER
+                    {
+                        u.registration_status = Some(EndUserRegistrationStatus::Active);
+                        u.updated_at = Some(millis(now));
+                        events.push((
+                            WebhookEventType::EndUserStatusUpdated,
+                            status_change("PENDING", "ACTIVE", serde_json::json!({ "Id": u.id })),
+                        ));
+                    }
+                }
+            };
         }
-        for u in &mut b.businesses {
-            if u.registration_status == Some(EndUserRegistrationStatus::Pending)
-                && age(now, u.created_at.as_ref()) >= REVIEW_AFTER
-            {
-                u.registration_status = Some(EndUserRegistrationStatus::Active);
-                u.updated_at = Some(millis(now));
-                events.push((
-                    WebhookEventType::EndUserStatusUpdated,
-                    status_change("PENDING", "ACTIVE", serde_json::json!({ "Id": u.id })),
-                ));
-            }
-        }
+        review!(&mut b.individuals);
+        review!(&mut b.businesses);
         for a in &mut b.payee_addresses {
             if a.status == Some(PayeeAddressStatus::Created)
                 && age(now, a.created_at.as_ref()) >= REVIEW_AFTER

@@ -1840,7 +1840,7 @@ pub const WEBHOOK_EVENTS: &[WebhookEventInfo] = &[
     WebhookEventInfo {
         event_type: "Banking.Payout.StatusUpdated",
         summary: "payout status changed",
-        data: None,
+        data: Some("WebhookStatusChangeData"),
         confidence: Confidence::Inferred,
     },
     WebhookEventInfo {
@@ -1870,7 +1870,7 @@ pub const WEBHOOK_EVENTS: &[WebhookEventInfo] = &[
     WebhookEventInfo {
         event_type: "EndUser.StatusUpdated",
         summary: "end user status changed",
-        data: None,
+        data: Some("WebhookStatusChangeData"),
         confidence: Confidence::Inferred,
     },
     WebhookEventInfo {
@@ -1882,7 +1882,7 @@ pub const WEBHOOK_EVENTS: &[WebhookEventInfo] = &[
     WebhookEventInfo {
         event_type: "PayeeAddress.StatusUpdated",
         summary: "payee address status changed",
-        data: None,
+        data: Some("WebhookStatusChangeData"),
         confidence: Confidence::Inferred,
     },
 ];
