@@ -5,7 +5,7 @@
 //! fields) buffers values through serde's `Content`, which turns numbers into
 //! `f64` before the exact-decimal codec could read their text.
 
-use crate::spec::{Spec, ident, ref_name, snake, str_of};
+use crate::spec::{Spec, ident, ref_name, snake, str_of, strings};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -819,14 +819,7 @@ fn gen_catalog(spec: &Spec) -> Result<String, String> {
                 )
             })
             .collect();
-        let subjects: Vec<String> = m
-            .get("subjects")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(|s| format!("\"{s}\""))
-            .collect();
+        let subjects: Vec<String> = strings(m, "subjects").map(|s| format!("\"{s}\"")).collect();
         let data = if m.get("data").is_some_and(|d| !d.is_null()) {
             format!("Some(\"{name}Data\")")
         } else {

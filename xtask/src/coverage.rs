@@ -5,7 +5,7 @@
 //! drift: models are generated for every item; fixtures are counted on disk.
 //! Client and sandbox columns name the crate once that layer exists.
 
-use crate::spec::{Spec, str_of};
+use crate::spec::{Spec, str_of, strings};
 use serde_json::Value;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -104,14 +104,7 @@ pub(crate) fn render(spec: &Spec, root: &Path) -> Result<String, String> {
             .flatten()
             .filter_map(|a| a.get("name").and_then(Value::as_str))
             .collect();
-        let subjects: Vec<String> = m
-            .get("subjects")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .map(|s| format!("`{s}`"))
-            .collect();
+        let subjects: Vec<String> = strings(m, "subjects").map(|s| format!("`{s}`")).collect();
         let _ = writeln!(
             out,
             "| {name} | {} | {} | {} | {} | {} | {} | {} |",

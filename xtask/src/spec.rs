@@ -82,6 +82,15 @@ pub(crate) fn ref_name(schema: &Value) -> Option<&str> {
         .and_then(|r| r.strip_prefix("#/components/schemas/"))
 }
 
+/// The string items of array property `key`.
+pub(crate) fn strings<'a>(v: &'a Map<String, Value>, key: &str) -> impl Iterator<Item = &'a str> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+}
+
 pub(crate) fn str_of<'a>(v: &'a Map<String, Value>, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or_default()
 }

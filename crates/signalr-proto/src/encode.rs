@@ -56,15 +56,13 @@ pub fn invocation<A: Serialize + ?Sized>(
     target: &str,
     arguments: &A,
 ) -> Result<(), EncodeError> {
-    let mark = out.len();
-    begin(out, MessageType::Invocation);
-    if let Some(id) = invocation_id {
-        field_str(out, "invocationId", id);
-    }
-    field_str(out, "target", target);
-    guard(out, mark, |out| write_arguments(out, arguments))?;
-    end(out);
-    Ok(())
+    call(
+        out,
+        MessageType::Invocation,
+        invocation_id,
+        target,
+        arguments,
+    )
 }
 
 /// StreamInvocation (type 4).
@@ -74,9 +72,28 @@ pub fn stream_invocation<A: Serialize + ?Sized>(
     target: &str,
     arguments: &A,
 ) -> Result<(), EncodeError> {
+    call(
+        out,
+        MessageType::StreamInvocation,
+        Some(invocation_id),
+        target,
+        arguments,
+    )
+}
+
+/// Invocation and StreamInvocation share their layout.
+fn call<A: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    kind: MessageType,
+    invocation_id: Option<&str>,
+    target: &str,
+    arguments: &A,
+) -> Result<(), EncodeError> {
     let mark = out.len();
-    begin(out, MessageType::StreamInvocation);
-    field_str(out, "invocationId", invocation_id);
+    begin(out, kind);
+    if let Some(id) = invocation_id {
+        field_str(out, "invocationId", id);
+    }
     field_str(out, "target", target);
     guard(out, mark, |out| write_arguments(out, arguments))?;
     end(out);
