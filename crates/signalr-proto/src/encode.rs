@@ -106,11 +106,25 @@ pub fn stream_item<T: Serialize + ?Sized>(
     invocation_id: &str,
     item: &T,
 ) -> Result<(), EncodeError> {
+    id_and_value(out, MessageType::StreamItem, invocation_id, "item", item)
+}
+
+/// StreamItem and a Completion with a result share their layout.
+fn id_and_value<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    kind: MessageType,
+    invocation_id: &str,
+    name: &'static str,
+    value: &T,
+) -> Result<(), EncodeError> {
     let mark = out.len();
-    begin(out, MessageType::StreamItem);
+    begin(out, kind);
     field_str(out, "invocationId", invocation_id);
-    out.extend_from_slice(b",\"item\":");
-    guard(out, mark, |out| write_value(out, "item", item))?;
+    out.push(b',');
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    guard(out, mark, |out| write_value(out, name, value))?;
     end(out);
     Ok(())
 }
@@ -121,13 +135,13 @@ pub fn completion_result<T: Serialize + ?Sized>(
     invocation_id: &str,
     result: &T,
 ) -> Result<(), EncodeError> {
-    let mark = out.len();
-    begin(out, MessageType::Completion);
-    field_str(out, "invocationId", invocation_id);
-    out.extend_from_slice(b",\"result\":");
-    guard(out, mark, |out| write_value(out, "result", result))?;
-    end(out);
-    Ok(())
+    id_and_value(
+        out,
+        MessageType::Completion,
+        invocation_id,
+        "result",
+        result,
+    )
 }
 
 /// Completion (type 3) of a void method or a stream: no `result`, no `error`.
