@@ -1,0 +1,446 @@
+//! The thin tokio shell: runs a [`Session`] over a [`Connector`], routes
+//! answers to callers and updates to subscriptions.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::error::{NotSent, RequestError, SubscribeError};
+use crate::event::SessionEvent;
+use crate::mailbox::{DeliveryPolicy, MailboxRx, MailboxTx, Update, mailbox};
+use crate::protocol::Protocol;
+use crate::session::{Output, RequestId, Session, SessionConfig, SubId};
+use crate::transport::{Connector, Transport};
+
+type Reply<P> = Result<<P as Protocol>::Response, RequestError<<P as Protocol>::Error>>;
+
+enum Command<P: Protocol> {
+    Request {
+        request: P::Request,
+        timeout: Option<Duration>,
+        reply: oneshot::Sender<Reply<P>>,
+    },
+    Subscribe {
+        topic: P::Topic,
+        policy: DeliveryPolicy,
+        handle: mpsc::UnboundedSender<Command<P>>,
+        reply: oneshot::Sender<Result<Subscription<P>, SubscribeError>>,
+    },
+    Unsubscribe {
+        sub: SubId,
+    },
+    Close {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// Sends commands to a running session. Cheap to clone; when every handle
+/// and every [`Subscription`] is dropped, the session closes.
+pub struct SessionHandle<P: Protocol> {
+    tx: mpsc::UnboundedSender<Command<P>>,
+}
+
+impl<P: Protocol> Clone for SessionHandle<P> {
+    fn clone(&self) -> Self {
+        SessionHandle {
+            tx: self.tx.clone(),
+        }
+    }
+}
+
+impl<P: Protocol> fmt::Debug for SessionHandle<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionHandle").finish_non_exhaustive()
+    }
+}
+
+impl<P: Protocol> SessionHandle<P> {
+    /// Make a request with the session's default timeout.
+    pub async fn request(&self, request: P::Request) -> Reply<P> {
+        self.request_within(request, None).await
+    }
+
+    /// Make a request with its own timeout (`None`: the session default).
+    pub async fn request_within(&self, request: P::Request, timeout: Option<Duration>) -> Reply<P> {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Command::Request {
+                request,
+                timeout,
+                reply,
+            })
+            .is_err()
+        {
+            return Err(RequestError::NotSent(NotSent::SessionGone));
+        }
+        // The session always answers every request it accepted; a dropped
+        // sender means the task ended before it could have written it.
+        rx.await
+            .unwrap_or(Err(RequestError::NotSent(NotSent::SessionGone)))
+    }
+
+    /// Subscribe to `topic`: it stays desired (and is replayed after every
+    /// reconnect) until the returned stream is dropped.
+    pub async fn subscribe(
+        &self,
+        topic: P::Topic,
+        policy: DeliveryPolicy,
+    ) -> Result<Subscription<P>, SubscribeError> {
+        let (reply, rx) = oneshot::channel();
+        let cmd = Command::Subscribe {
+            topic,
+            policy,
+            handle: self.tx.clone(),
+            reply,
+        };
+        if self.tx.send(cmd).is_err() {
+            return Err(SubscribeError::SessionClosed);
+        }
+        rx.await.unwrap_or(Err(SubscribeError::SessionClosed))
+    }
+
+    /// Close the session and wait until it has stopped.
+    pub async fn close(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.tx.send(Command::Close { done }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// True once the session task has ended.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+}
+
+/// The updates of one subscription. Dropping it unsubscribes.
+pub struct Subscription<P: Protocol> {
+    topic: P::Topic,
+    sub: SubId,
+    rx: MailboxRx<P::Event>,
+    handle: mpsc::UnboundedSender<Command<P>>,
+}
+
+impl<P: Protocol> fmt::Debug for Subscription<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscription")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P: Protocol> Subscription<P> {
+    /// The topic.
+    pub fn topic(&self) -> &P::Topic {
+        &self.topic
+    }
+
+    /// The next update; `None` once the subscription ended (refused by the
+    /// peer, or the session closed).
+    pub async fn recv(&mut self) -> Option<Update<P::Event>> {
+        self.rx.recv().await
+    }
+}
+
+impl<P: Protocol> futures_core::Stream for Subscription<P> {
+    type Item = Update<P::Event>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.rx.poll_recv(cx)
+    }
+}
+
+impl<P: Protocol> Drop for Subscription<P> {
+    fn drop(&mut self) {
+        // If the session is gone there is nothing to unsubscribe from.
+        let _ = self.handle.send(Command::Unsubscribe { sub: self.sub });
+    }
+}
+
+/// The session's lifecycle events, in order.
+pub struct Events {
+    rx: MailboxRx<SessionEvent>,
+}
+
+impl fmt::Debug for Events {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Events").finish_non_exhaustive()
+    }
+}
+
+impl Events {
+    /// The next event; `None` once the session task has ended and every
+    /// event was read.
+    pub async fn recv(&mut self) -> Option<SessionEvent> {
+        self.rx.recv().await.and_then(lifecycle)
+    }
+}
+
+fn lifecycle(u: Update<SessionEvent>) -> Option<SessionEvent> {
+    match u {
+        Update::Item(e) => Some(e),
+        Update::Lagged { missed } => Some(SessionEvent::Lagged { missed }),
+        // Never pushed into the event mailbox.
+        Update::Gap | Update::Rejected(_) => None,
+    }
+}
+
+impl futures_core::Stream for Events {
+    type Item = SessionEvent;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(u)) => Poll::Ready(lifecycle(u)),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+/// Build a session and the future that runs it (poll it on any tokio
+/// runtime; [`spawn`] does that for you).
+pub fn session<P, C>(
+    protocol: P,
+    connector: C,
+    config: SessionConfig,
+) -> (SessionHandle<P>, Events, impl Future<Output = ()> + Send)
+where
+    P: Protocol,
+    C: Connector<Setup = P::Setup>,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (events_tx, events_rx) = mailbox(DeliveryPolicy::Buffered {
+        capacity: config.event_capacity,
+    });
+    let session = Session::new(protocol, config, now());
+    let driver = Driver {
+        session,
+        link: None,
+        rx,
+        replies: HashMap::new(),
+        subs: HashMap::new(),
+        events: events_tx,
+        closers: Vec::new(),
+    };
+    (
+        SessionHandle { tx },
+        Events { rx: events_rx },
+        driver.run(connector),
+    )
+}
+
+/// [`session`], spawned on the current tokio runtime.
+pub fn spawn<P, C>(protocol: P, connector: C, config: SessionConfig) -> (SessionHandle<P>, Events)
+where
+    P: Protocol,
+    C: Connector<Setup = P::Setup>,
+{
+    let (handle, events, fut) = session(protocol, connector, config);
+    tokio::spawn(fut);
+    (handle, events)
+}
+
+fn now() -> std::time::Instant {
+    // tokio's clock, so a paused test clock drives the session too.
+    tokio::time::Instant::now().into_std()
+}
+
+async fn sleep_until(at: Option<std::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn next_frame<T: Transport>(
+    link: &mut Option<T>,
+) -> Option<Result<crate::Frame, crate::TransportError>> {
+    match link {
+        Some(t) => t.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+struct Driver<P: Protocol, T> {
+    session: Session<P>,
+    link: Option<T>,
+    rx: mpsc::UnboundedReceiver<Command<P>>,
+    replies: HashMap<RequestId, oneshot::Sender<Reply<P>>>,
+    subs: HashMap<SubId, MailboxTx<P::Event>>,
+    events: MailboxTx<SessionEvent>,
+    closers: Vec<oneshot::Sender<()>>,
+}
+
+#[derive(Default)]
+struct Drained {
+    connect: bool,
+    disconnect: bool,
+}
+
+impl<P: Protocol, T: Transport> Driver<P, T> {
+    async fn run<C: Connector<Setup = P::Setup, Transport = T>>(mut self, mut connector: C) {
+        loop {
+            let drained = self.drain().await;
+            if self.session.is_closed() {
+                return self.finish().await;
+            }
+            if drained.connect {
+                self.connect(&mut connector).await;
+                continue;
+            }
+            let timer = self.session.poll_timeout();
+            tokio::select! {
+                cmd = self.rx.recv() => self.command(cmd),
+                frame = next_frame(&mut self.link) => match frame {
+                    Some(Ok(f)) => self.session.on_frame(now(), f),
+                    Some(Err(e)) => {
+                        self.link = None;
+                        self.session.on_transport_closed(now(), Some(e));
+                    }
+                    None => {
+                        self.link = None;
+                        self.session.on_transport_closed(now(), None);
+                    }
+                },
+                () = sleep_until(timer) => self.session.on_timeout(now()),
+            }
+        }
+    }
+
+    /// One attempt: pre-connect then open, while commands and timers (the
+    /// connect timeout among them) keep being served.
+    async fn connect<C: Connector<Setup = P::Setup, Transport = T>>(&mut self, connector: &mut C) {
+        let attempt = async {
+            let setup = connector.pre_connect().await?;
+            let transport = connector.open(&setup).await?;
+            Ok((transport, setup))
+        };
+        tokio::pin!(attempt);
+        let outcome = loop {
+            let timer = self.session.poll_timeout();
+            tokio::select! {
+                r = &mut attempt => break Some(r),
+                cmd = self.rx.recv() => self.command(cmd),
+                () = sleep_until(timer) => self.session.on_timeout(now()),
+            }
+            let drained = self.drain().await;
+            if drained.disconnect || self.session.is_closed() {
+                break None;
+            }
+        };
+        match outcome {
+            Some(Ok((transport, setup))) => {
+                self.link = Some(transport);
+                self.session.on_connected(now(), &setup);
+            }
+            Some(Err(e)) => self.session.on_connect_failed(now(), e),
+            None => {}
+        }
+    }
+
+    fn command(&mut self, cmd: Option<Command<P>>) {
+        let Some(cmd) = cmd else {
+            // Every handle and subscription is gone: nobody can use the session.
+            return self.session.close(now());
+        };
+        match cmd {
+            Command::Request {
+                request,
+                timeout,
+                reply,
+            } => {
+                let id = self.session.request(now(), request, timeout);
+                self.replies.insert(id, reply);
+            }
+            Command::Subscribe {
+                topic,
+                policy,
+                handle,
+                reply,
+            } => {
+                let result = self.session.subscribe(now(), topic.clone()).map(|sub| {
+                    let (tx, rx) = mailbox(policy);
+                    self.subs.insert(sub, tx);
+                    Subscription {
+                        topic,
+                        sub,
+                        rx,
+                        handle,
+                    }
+                });
+                // A caller that gave up drops the subscription, which unsubscribes.
+                let _ = reply.send(result);
+            }
+            Command::Unsubscribe { sub } => {
+                self.subs.remove(&sub);
+                self.session.unsubscribe(now(), sub);
+            }
+            Command::Close { done } => {
+                self.closers.push(done);
+                self.session.close(now());
+            }
+        }
+    }
+
+    async fn drain(&mut self) -> Drained {
+        let mut d = Drained::default();
+        while let Some(out) = self.session.poll_output() {
+            match out {
+                Output::Connect => d.connect = true,
+                Output::Transmit(frame) => {
+                    if let Some(t) = self.link.as_mut()
+                        && let Err(e) = t.send(frame).await
+                    {
+                        self.link = None;
+                        self.session.on_transport_closed(now(), Some(e));
+                    }
+                }
+                Output::Disconnect => {
+                    d.disconnect = true;
+                    if let Some(mut t) = self.link.take() {
+                        t.close().await;
+                    }
+                }
+                Output::Reply { id, result } => {
+                    if let Some(tx) = self.replies.remove(&id) {
+                        let _ = tx.send(result);
+                    }
+                }
+                Output::Deliver { sub, update } => {
+                    let delivered = self.subs.get(&sub).is_some_and(|tx| tx.push(update));
+                    if !delivered {
+                        // The consumer is gone: stop wanting the topic.
+                        self.subs.remove(&sub);
+                        self.session.unsubscribe(now(), sub);
+                    }
+                }
+                Output::Unsubscribed { sub } => {
+                    self.subs.remove(&sub);
+                }
+                Output::Event(e) => {
+                    self.events.push(Update::Item(e));
+                }
+            }
+        }
+        d
+    }
+
+    async fn finish(mut self) {
+        if let Some(mut t) = self.link.take() {
+            t.close().await;
+        }
+        self.subs.clear();
+        for done in self.closers.drain(..) {
+            let _ = done.send(());
+        }
+        // Dropping `self` ends the event stream and fails any caller still
+        // waiting on a reply channel (none should remain: the session answers
+        // every request when it closes).
+    }
+}
