@@ -127,10 +127,11 @@ impl Backoff {
     pub fn window(&self, attempt: u32) -> Duration {
         let shift = attempt.max(1) - 1;
         let base = self.base.as_nanos();
-        let scaled = if shift >= 64 {
-            u128::MAX
-        } else {
-            base.saturating_mul(1u128 << shift)
+        let scaled = match 1u128.checked_shl(shift) {
+            Some(factor) => base.saturating_mul(factor),
+            // Past 2^127 only a zero base stays finite.
+            None if base == 0 => 0,
+            None => u128::MAX,
         };
         let cap = self.cap.as_nanos();
         nanos(scaled.min(cap))

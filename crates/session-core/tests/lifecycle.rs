@@ -53,7 +53,9 @@ fn start(toy: Toy, config: SessionConfig) -> Harness {
 
 impl Harness {
     async fn accept(&mut self) -> Peer {
-        self.accepts.recv().await.expect("connector gone")
+        toy::guard("a connection", self.accepts.recv())
+            .await
+            .expect("connector gone")
     }
 
     /// Accept and complete the handshake; returns the peer.
@@ -64,7 +66,9 @@ impl Harness {
     }
 
     async fn event(&mut self) -> SessionEvent {
-        self.events.recv().await.expect("events ended")
+        toy::guard("an event", self.events.recv())
+            .await
+            .expect("events ended")
     }
 
     async fn event_matching(&mut self, f: impl Fn(&SessionEvent) -> bool) -> SessionEvent {
@@ -414,7 +418,7 @@ async fn hundred_subscriptions_survive_ten_reconnects() {
     let mut accepts = std::mem::replace(&mut h.accepts, mpsc::unbounded_channel().1);
     let server = tokio::spawn(async move {
         for conn in 0..=DROPS {
-            let mut peer = accepts.recv().await.unwrap();
+            let mut peer = toy::guard("a connection", accepts.recv()).await.unwrap();
             peer.handshake().await;
             let mut seen = std::collections::BTreeSet::new();
             while seen.len() < TOPICS {
@@ -454,7 +458,7 @@ async fn hundred_subscriptions_survive_ten_reconnects() {
     for conn in 0..=DROPS {
         for (i, sub) in subs.iter_mut().enumerate() {
             loop {
-                let u = sub.recv().await.unwrap();
+                let u = toy::guard("an update", sub.recv()).await.unwrap();
                 let done = matches!(u, Update::Item(_));
                 history[i].push(u);
                 if done {

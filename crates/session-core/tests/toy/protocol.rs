@@ -289,6 +289,16 @@ impl Protocol for Toy {
     }
 }
 
+/// Fails a test that waits for something that never comes, instead of
+/// hanging: on the paused clock an idle runtime jumps straight to this
+/// deadline (an hour of virtual time, far beyond any protocol timer here).
+pub(crate) async fn guard<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
+    match tokio::time::timeout(Duration::from_secs(3600), fut).await {
+        Ok(v) => v,
+        Err(_) => panic!("waited an hour (virtual) for {what}: the session is stuck"),
+    }
+}
+
 /// The server side of one accepted connection.
 pub(crate) struct Peer {
     pub(crate) lines: Lines<DuplexStream>,
@@ -303,7 +313,7 @@ impl Peer {
 
     /// `None` when the client closed the link.
     pub(crate) async fn try_recv(&mut self) -> Option<Msg> {
-        let frame = self.lines.recv().await?.ok()?;
+        let frame = guard("a client frame", self.lines.recv()).await?.ok()?;
         Some(serde_json::from_slice(frame.payload()).expect("client sent bad JSON"))
     }
 
