@@ -32,8 +32,9 @@ pub enum Update<T> {
         /// How many.
         missed: u64,
     },
-    /// The link dropped and the subscription was replayed on a new one:
-    /// updates sent in between are lost.
+    /// Updates were lost before the next item: the link dropped and the
+    /// subscription was replayed on a new one, or the protocol saw a
+    /// sequence gap. Resynchronise (snapshot) if state is built from deltas.
     Gap,
     /// The peer refused the subscription; nothing follows.
     Rejected(String),

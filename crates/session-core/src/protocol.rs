@@ -243,6 +243,18 @@ impl<P: Protocol> Cx<'_, P> {
         }
     }
 
+    /// Updates for `topic` were lost (a sequence gap in an order book, a
+    /// stream restarted): its subscriber gets [`Update::Gap`] and should
+    /// resynchronise from the next snapshot.
+    pub fn gap(&mut self, topic: &P::Topic) {
+        if let Some(entry) = self.subs.get(topic) {
+            self.out.push_back(Output::Deliver {
+                sub: entry.id,
+                update: Update::Gap,
+            });
+        }
+    }
+
     /// The peer refused a subscription: the subscriber gets
     /// [`Update::Rejected`] and the topic leaves the desired set.
     pub fn reject_subscription(&mut self, topic: &P::Topic, reason: impl Into<String>) {
