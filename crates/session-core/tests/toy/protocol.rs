@@ -220,6 +220,7 @@ impl Protocol for Toy {
             }
             Some("update") => cx.deliver(&msg.param(0).to_owned(), msg.param(1).to_owned()),
             Some("rejected") => cx.reject_subscription(&msg.param(0).to_owned(), msg.param(1)),
+            Some("gap") => cx.gap(&msg.param(0).to_owned()),
             Some("close") => {
                 let retry = if msg.param(1) == "retry" {
                     Retry::Policy
