@@ -221,6 +221,7 @@ where
     let session = Session::new(protocol, config, now());
     let driver = Driver {
         session,
+        last_setup: None,
         link: None,
         rx,
         replies: HashMap::new(),
@@ -269,6 +270,7 @@ async fn next_frame<T: Transport>(
 
 struct Driver<P: Protocol, T> {
     session: Session<P>,
+    last_setup: Option<P::Setup>,
     link: Option<T>,
     rx: mpsc::UnboundedReceiver<Command<P>>,
     replies: HashMap<RequestId, oneshot::Sender<Reply<P>>>,
@@ -279,7 +281,8 @@ struct Driver<P: Protocol, T> {
 
 #[derive(Default)]
 struct Drained {
-    connect: bool,
+    /// Connect (`Some(false)`) or resume (`Some(true)`).
+    connect: Option<bool>,
     disconnect: bool,
 }
 
@@ -290,8 +293,8 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
             if self.session.is_closed() {
                 return self.finish().await;
             }
-            if drained.connect {
-                self.connect(&mut connector).await;
+            if let Some(resume) = drained.connect {
+                self.connect(&mut connector, resume).await;
                 continue;
             }
             let timer = self.session.poll_timeout();
@@ -315,9 +318,19 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
 
     /// One attempt: pre-connect then open, while commands and timers (the
     /// connect timeout among them) keep being served.
-    async fn connect<C: Connector<Setup = P::Setup, Transport = T>>(&mut self, connector: &mut C) {
+    async fn connect<C: Connector<Setup = P::Setup, Transport = T>>(
+        &mut self,
+        connector: &mut C,
+        resume: bool,
+    ) {
+        let last = if resume { self.last_setup.take() } else { None };
         let attempt = async {
-            let setup = connector.pre_connect().await?;
+            // A resume reuses what the last pre-connect learnt (SignalR: the
+            // same connection token); otherwise everything is fresh.
+            let setup = match last {
+                Some(setup) => setup,
+                None => connector.pre_connect().await?,
+            };
             let transport = connector.open(&setup).await?;
             Ok((transport, setup))
         };
@@ -338,6 +351,7 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
             Some(Ok((transport, setup))) => {
                 self.link = Some(transport);
                 self.session.on_connected(now(), &setup);
+                self.last_setup = Some(setup);
             }
             Some(Err(e)) => self.session.on_connect_failed(now(), e),
             None => {}
@@ -392,7 +406,8 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
         let mut d = Drained::default();
         while let Some(out) = self.session.poll_output() {
             match out {
-                Output::Connect => d.connect = true,
+                Output::Connect => d.connect = Some(false),
+                Output::Resume => d.connect = Some(true),
                 Output::Transmit(frame) => {
                     if let Some(t) = self.link.as_mut()
                         && let Err(e) = t.send(frame).await

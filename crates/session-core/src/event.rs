@@ -25,6 +25,19 @@ pub enum SessionEvent {
         /// From the moment the link was found down to now.
         downtime: Duration,
     },
+    /// A ready link dropped and the protocol can resume it
+    /// ([`Protocol::resume_window`](crate::Protocol::resume_window)): one
+    /// attempt to reopen the same logical connection starts now.
+    Resuming {
+        /// Why the link dropped.
+        reason: DisconnectReason,
+    },
+    /// The link was resumed: nothing was lost, requests in flight stay
+    /// pending, subscriptions were not replayed.
+    Resumed {
+        /// From the moment the link was found down to now.
+        downtime: Duration,
+    },
     /// The session stopped for good.
     Closed {
         /// Why.

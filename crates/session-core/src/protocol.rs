@@ -109,6 +109,37 @@ pub trait Protocol: Send + Sized + 'static {
         }
     }
 
+    /// After a drop of a *ready* link, try once to resume the same logical
+    /// connection within this window before reconnecting from scratch
+    /// (SignalR stateful reconnect: the server keeps the connection for its
+    /// `DisconnectTimeout`, 15 s by default). A resume reopens the transport
+    /// with the last `Setup` (no pre-connect), calls
+    /// [`on_resume`](Self::on_resume) instead of `on_open`, runs the
+    /// establish steps, keeps requests in flight and does not replay
+    /// subscriptions (the peer still has them). If it fails, the session
+    /// falls back to a full reconnect and in-flight requests fail as usual.
+    fn resume_window(&self) -> Option<Duration> {
+        None
+    }
+
+    /// A transport reopened to resume the same logical connection: keep
+    /// what must survive (sequence numbers, the buffer of unacknowledged
+    /// messages to replay in the establish steps), reset the rest.
+    fn on_resume(&mut self, setup: &Self::Setup) {
+        let _ = setup;
+    }
+
+    /// A wake-up the protocol wants while a link is open (SignalR sends an
+    /// `Ack` at most once a second). Read after every input.
+    fn poll_timer(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The time from [`poll_timer`](Self::poll_timer) has come.
+    fn on_timer(&mut self, cx: &mut Cx<'_, Self>) {
+        let _ = cx;
+    }
+
     /// The application is closing the session: write a goodbye if the
     /// protocol has one (SignalR `Close`, Hibachi `stream.stop`).
     fn goodbye(&mut self, cx: &mut Cx<'_, Self>) {
@@ -194,9 +225,15 @@ pub struct Cx<'a, P: Protocol> {
     pub(crate) next_wire_id: &'a mut u64,
     pub(crate) stats: &'a mut Stats,
     pub(crate) sent: bool,
+    pub(crate) now: Instant,
 }
 
 impl<P: Protocol> Cx<'_, P> {
+    /// The session's current time (the one passed with the input).
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
     /// Queue a frame for the current link.
     pub fn send(&mut self, frame: Frame) {
         self.sent = true;

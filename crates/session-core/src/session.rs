@@ -66,6 +66,10 @@ pub enum Output<P: Protocol> {
     /// Run the connector (pre-connect, then open), then call
     /// [`Session::on_connected`] or [`Session::on_connect_failed`].
     Connect,
+    /// Reopen the transport with the last `Setup` (no pre-connect) to resume
+    /// the same logical connection, then call [`Session::on_connected`] or
+    /// [`Session::on_connect_failed`].
+    Resume,
     /// Write this frame to the current link.
     Transmit(Frame),
     /// Close the current link, or abandon the connection attempt in progress.
@@ -98,6 +102,7 @@ impl<P: Protocol> fmt::Debug for Output<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Output::Connect => f.write_str("Connect"),
+            Output::Resume => f.write_str("Resume"),
             Output::Transmit(fr) => write!(f, "Transmit({fr:?})"),
             Output::Disconnect => f.write_str("Disconnect"),
             Output::Reply { id, result } => {
@@ -224,6 +229,8 @@ pub struct Session<P: Protocol> {
     reply_deadline: Option<(Instant, Duration)>,
     stats: Stats,
     closed: Option<CloseReason>,
+    /// The current attempt resumes the previous connection.
+    resuming: bool,
 }
 
 impl<P: Protocol> Session<P> {
@@ -258,6 +265,7 @@ impl<P: Protocol> Session<P> {
             reply_deadline: None,
             stats: Stats::default(),
             closed: None,
+            resuming: false,
         };
         s.out.push_back(Output::Connect);
         s
@@ -316,15 +324,13 @@ impl<P: Protocol> Session<P> {
         let state = match self.state {
             State::Waiting { until } => Some(until),
             State::Connecting { deadline } => Some(deadline),
-            State::Establishing { deadline, .. } => deadline.map(|(d, _)| d),
-            State::Ready { .. } => self.ready_deadline(),
+            State::Establishing { deadline, .. } => {
+                earliest(deadline.map(|(d, _)| d), self.protocol.poll_timer())
+            }
+            State::Ready { .. } => earliest(self.ready_deadline(), self.protocol.poll_timer()),
             State::Closed => None,
         };
-        let request = self.deadlines.first().map(|(d, _)| *d);
-        match (state, request) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        earliest(state, self.deadlines.first().map(|(d, _)| *d))
     }
 
     fn ready_deadline(&self) -> Option<Instant> {
@@ -494,8 +500,12 @@ impl<P: Protocol> Session<P> {
         let State::Connecting { .. } = self.state else {
             return;
         };
-        tracing::debug!("session: transport open");
-        self.protocol.on_open(setup);
+        tracing::debug!(resume = self.resuming, "session: transport open");
+        if self.resuming {
+            self.protocol.on_resume(setup);
+        } else {
+            self.protocol.on_open(setup);
+        }
         self.keep_alive = self.protocol.keep_alive();
         self.liveness = self.protocol.liveness_timeout();
         self.run_steps(now, 0);
@@ -562,6 +572,12 @@ impl<P: Protocol> Session<P> {
             }
             State::Ready { .. } => self.ready_timers(now),
             _ => {}
+        }
+        if matches!(self.state, State::Establishing { .. } | State::Ready { .. })
+            && self.protocol.poll_timer().is_some_and(|t| t <= now)
+        {
+            self.with_cx(now, |p, cx| p.on_timer(cx));
+            self.apply_controls(now);
         }
         self.expire_requests(now);
     }
@@ -635,6 +651,7 @@ impl<P: Protocol> Session<P> {
             next_wire_id: &mut self.next_wire_id,
             stats: &mut self.stats,
             sent: false,
+            now,
         };
         let r = f(&mut self.protocol, &mut cx);
         if cx.sent {
@@ -710,8 +727,9 @@ impl<P: Protocol> Session<P> {
         self.last_send = now;
         self.last_ping = now;
         self.reply_deadline = None;
-        let topics = self.desired();
-        let reconnect = self.ever_ready;
+        let resumed = std::mem::take(&mut self.resuming);
+        let topics = if resumed { Vec::new() } else { self.desired() };
+        let reconnect = self.ever_ready && !resumed;
         if !topics.is_empty() {
             self.with_cx(now, |p, cx| p.resubscribe(&topics, cx));
         }
@@ -732,6 +750,9 @@ impl<P: Protocol> Session<P> {
             }
         }
         let event = match self.down_since.take() {
+            Some(since) if resumed => SessionEvent::Resumed {
+                downtime: now - since,
+            },
             Some(since) if reconnect => SessionEvent::Reconnected {
                 downtime: now - since,
             },
@@ -757,6 +778,22 @@ impl<P: Protocol> Session<P> {
             self.attempt = 0;
         }
         self.down_since.get_or_insert(now);
+        if let (State::Ready { .. }, false, Some(window)) = (
+            self.state,
+            retry == Retry::Never,
+            self.protocol.resume_window(),
+        ) {
+            // One attempt to pick up the same logical connection; requests
+            // stay in flight, the peer keeps the subscriptions.
+            self.resuming = true;
+            let deadline = now + window.min(self.config.connect_timeout);
+            self.state = State::Connecting { deadline };
+            self.out.push_back(Output::Resume);
+            self.out
+                .push_back(Output::Event(SessionEvent::Resuming { reason }));
+            return;
+        }
+        self.resuming = false;
         self.fail_inflight(|| Unanswered::LinkDropped(reason.clone()));
         if retry == Retry::Never {
             return self.shut(CloseReason::Fatal(reason));
@@ -823,5 +860,12 @@ impl<P: Protocol> Session<P> {
         self.sub_topics.clear();
         self.out
             .push_back(Output::Event(SessionEvent::Closed { reason }));
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }

@@ -826,3 +826,119 @@ async fn user_close_says_goodbye_and_ends_everything() {
         }
     );
 }
+
+// ---- resume and protocol timers -------------------------------------------------------
+
+/// A protocol that can resume (SignalR stateful reconnect) gets one attempt
+/// at the same logical connection: same setup, no pre-connect, requests in
+/// flight survive, subscriptions are not replayed and see no gap.
+#[tokio::test(start_paused = true)]
+async fn a_resumed_link_keeps_requests_and_subscriptions() {
+    let mut toy = Toy::new();
+    toy.resume = Some(S(15));
+    let mut h = start(toy, config(FixedDelays::signalr_default()));
+    let mut peer = h.connect().await;
+    assert_eq!(h.event().await, SessionEvent::Connected);
+    let mut sub = h
+        .handle
+        .subscribe("p".into(), DeliveryPolicy::Buffered { capacity: 8 })
+        .await
+        .unwrap();
+    assert!(peer.recv().await.is("subscribe"));
+    let handle = h.handle.clone();
+    let call = tokio::spawn(async move { handle.request(Req::new("order", "1", By::Id)).await });
+    let order = peer.recv().await;
+    peer.close().await;
+    assert_eq!(
+        h.event().await,
+        SessionEvent::Resuming {
+            reason: DisconnectReason::PeerClosed
+        }
+    );
+
+    let mut peer = h.accept().await;
+    assert_eq!(peer.token, "token-1", "no new pre-connect");
+    assert_eq!(h.connector.attempt_times().len(), 1);
+    let hello = peer.recv().await;
+    assert_eq!(hello.param(1), "resume");
+    peer.reply(&hello, "ok").await;
+    assert!(peer.recv().await.is("start"));
+    assert!(matches!(h.event().await, SessionEvent::Resumed { .. }));
+    // The answer to the request written before the drop still lands.
+    peer.reply(&order, "filled").await;
+    assert_eq!(call.await.unwrap(), Ok("filled".into()));
+    peer.update("p", "after").await;
+    assert_eq!(
+        sub.recv().await,
+        Some(Update::Item("after".into())),
+        "no replay gap"
+    );
+    // No subscribe was replayed: the next client frame is a new request.
+    let handle = h.handle.clone();
+    tokio::spawn(async move { handle.request(Req::new("next", "", By::Fire)).await });
+    assert!(peer.recv().await.is("next"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_resume_falls_back_to_a_full_reconnect() {
+    let mut toy = Toy::new();
+    toy.resume = Some(S(15));
+    let mut h = start(toy, config(FixedDelays::signalr_default()));
+    let mut peer = h.connect().await;
+    let _sub = h
+        .handle
+        .subscribe("p".into(), DeliveryPolicy::Latest)
+        .await
+        .unwrap();
+    peer.recv().await;
+    let handle = h.handle.clone();
+    let call = tokio::spawn(async move { handle.request(Req::new("order", "1", By::Id)).await });
+    peer.recv().await;
+    peer.close().await;
+    // The resume attempt's handshake is never answered.
+    let mut stuck = h.accept().await;
+    assert_eq!(stuck.recv().await.param(1), "resume");
+    let r = call.await.unwrap();
+    assert_eq!(
+        r,
+        Err(RequestError::OutcomeUnknown(Unanswered::LinkDropped(
+            DisconnectReason::StepTimeout {
+                step: "hello",
+                after: S(5)
+            }
+        )))
+    );
+    // Then a fresh connection: new pre-connect, subscriptions replayed.
+    let mut peer = h.connect().await;
+    assert_eq!(peer.token, "token-2");
+    let m = peer.recv().await;
+    assert!(m.is("subscribe") && m.param(0) == "p", "{m:?}");
+    h.event_matching(|e| matches!(e, SessionEvent::Reconnected { .. }))
+        .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn protocol_timer_fires_once_per_burst() {
+    let mut toy = Toy::new();
+    toy.ack_every = Some(S(1));
+    let mut h = start(toy, config(FixedDelays::signalr_default()));
+    let mut peer = h.connect().await;
+    let _sub = h
+        .handle
+        .subscribe("p".into(), DeliveryPolicy::Latest)
+        .await
+        .unwrap();
+    peer.recv().await;
+    let t0 = Instant::now();
+    for i in 0..5 {
+        peer.update("p", &i.to_string()).await;
+    }
+    assert!(peer.recv().await.is("ack"));
+    assert_eq!(Instant::now() - t0, S(1));
+    // Quiet link: no further ack until more updates arrive.
+    tokio::time::sleep(S(10)).await;
+    peer.update("p", "5").await;
+    let t1 = Instant::now();
+    assert!(peer.recv().await.is("ack"));
+    assert_eq!(Instant::now() - t1, S(1));
+}

@@ -74,6 +74,8 @@ struct Model {
     hello: Option<u64>,
     /// Answer handles for written requests: numeric id, invocation id or clientId.
     written: Vec<Msg>,
+    stash: Vec<Msg>,
+    resuming: bool,
     issued: HashSet<RequestId>,
     answered: HashSet<RequestId>,
     subs: HashMap<usize, SubId>,
@@ -96,12 +98,19 @@ impl Model {
                 "output after Closed: {out:?}"
             );
             match out {
-                Output::Connect => {
+                Output::Connect | Output::Resume => {
                     assert!(
                         !self.connecting && !self.link_open,
                         "Connect while a link or attempt exists"
                     );
                     self.connecting = true;
+                    // A resume keeps the requests written before the drop answerable.
+                    self.resuming = matches!(out, Output::Resume);
+                    if self.resuming {
+                        self.written = std::mem::take(&mut self.stash);
+                    } else {
+                        self.stash.clear();
+                    }
                 }
                 Output::Transmit(frame) => {
                     assert!(self.link_open, "frame written with no open link");
@@ -110,7 +119,7 @@ impl Model {
                         self.hello = m.id;
                     } else if !matches!(
                         m.method.as_deref(),
-                        Some("start" | "ping" | "subscribe" | "unsubscribe" | "bye")
+                        Some("start" | "ping" | "ack" | "subscribe" | "unsubscribe" | "bye")
                     ) {
                         self.written.push(m);
                     }
@@ -119,7 +128,7 @@ impl Model {
                     self.link_open = false;
                     self.connecting = false;
                     self.hello = None;
-                    self.written.clear();
+                    self.stash = std::mem::take(&mut self.written);
                 }
                 Output::Reply { id, .. } => {
                     assert!(self.issued.contains(&id), "answer to an unknown request");
@@ -140,6 +149,11 @@ impl Model {
                         assert_eq!(self.connected_events, 0, "Connected twice");
                         self.connected_events += 1;
                     }
+                    SessionEvent::Reconnecting { .. } => self.resuming = false,
+                    SessionEvent::Resumed { .. } => {
+                        assert!(self.resuming, "Resumed without a resume");
+                        self.resuming = false;
+                    }
                     SessionEvent::Reconnected { .. } => {
                         assert_eq!(self.connected_events, 1, "Reconnected before Connected");
                     }
@@ -158,14 +172,14 @@ impl Model {
         if s.phase() == Phase::Ready {
             assert_eq!(s.queued(), 0, "requests left queued while ready");
         }
-        if !matches!(s.phase(), Phase::Ready | Phase::Establishing) {
+        if !matches!(s.phase(), Phase::Ready | Phase::Establishing) && !self.resuming {
             assert_eq!(s.in_flight(), 0, "requests still in flight with no link");
         }
         assert_eq!(s.is_closed(), self.closed_events == 1);
     }
 }
 
-fn run(ops: Vec<Op>, keep_alive: bool) {
+fn run(ops: Vec<Op>, keep_alive: bool, resume: bool) {
     let t0 = Instant::now();
     let mut now = t0;
     let mut toy = Toy::new();
@@ -176,6 +190,10 @@ fn run(ops: Vec<Op>, keep_alive: bool) {
             reply_within: Some(Duration::from_secs(10)),
         });
         toy.liveness = Some(Duration::from_secs(30));
+    }
+    if resume {
+        toy.resume = Some(Duration::from_secs(15));
+        toy.ack_every = Some(Duration::from_secs(1));
     }
     let config = SessionConfig {
         request_timeout: Duration::from_secs(20),
@@ -346,7 +364,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn invariants_hold_under_random_inputs(ops in proptest::collection::vec(op(), 0..200), keep_alive in any::<bool>()) {
-        run(ops, keep_alive);
+    fn invariants_hold_under_random_inputs(ops in proptest::collection::vec(op(), 0..200), keep_alive in any::<bool>(), resume in any::<bool>()) {
+        run(ops, keep_alive, resume);
     }
 }

@@ -117,8 +117,15 @@ pub(crate) struct Toy {
     pub(crate) keep_alive: Option<KeepAlive>,
     pub(crate) liveness: Option<Duration>,
     pub(crate) hello_timeout: Duration,
+    /// Offer to resume a dropped link within this window.
+    pub(crate) resume: Option<Duration>,
+    /// Acknowledge updates, at most one `ack` per this interval (a protocol
+    /// timer, like SignalR's Ack).
+    pub(crate) ack_every: Option<Duration>,
     token: String,
     hello_id: Option<u64>,
+    resumed: bool,
+    next_ack: Option<std::time::Instant>,
 }
 
 impl Toy {
@@ -127,8 +134,12 @@ impl Toy {
             keep_alive: None,
             liveness: None,
             hello_timeout: Duration::from_secs(5),
+            resume: None,
+            ack_every: None,
             token: String::new(),
             hello_id: None,
+            resumed: false,
+            next_ack: None,
         }
     }
 }
@@ -145,6 +156,27 @@ impl Protocol for Toy {
     fn on_open(&mut self, setup: &String) {
         self.token = setup.clone();
         self.hello_id = None;
+        self.resumed = false;
+        self.next_ack = None;
+    }
+
+    fn resume_window(&self) -> Option<Duration> {
+        self.resume
+    }
+
+    fn on_resume(&mut self, setup: &String) {
+        assert_eq!(&self.token, setup, "a resume reuses the last setup");
+        self.hello_id = None;
+        self.resumed = true;
+    }
+
+    fn poll_timer(&self) -> Option<std::time::Instant> {
+        self.next_ack
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx<'_, Self>) {
+        self.next_ack = None;
+        cx.send(Msg::method("ack").frame());
     }
 
     fn establish(&mut self, step: usize, cx: &mut Cx<'_, Self>) -> Option<Step> {
@@ -155,7 +187,8 @@ impl Protocol for Toy {
                 cx.send(
                     Msg {
                         id: Some(id),
-                        ..Msg::method("hello").params(&[&self.token])
+                        ..Msg::method("hello")
+                            .params(&[&self.token, if self.resumed { "resume" } else { "new" }])
                     }
                     .frame(),
                 );
@@ -218,7 +251,12 @@ impl Protocol for Toy {
                 let key = Key::Client(msg.client_id.clone().unwrap_or_default());
                 cx.reply(&key, answer);
             }
-            Some("update") => cx.deliver(&msg.param(0).to_owned(), msg.param(1).to_owned()),
+            Some("update") => {
+                if let (Some(every), None) = (self.ack_every, self.next_ack) {
+                    self.next_ack = Some(cx.now() + every);
+                }
+                cx.deliver(&msg.param(0).to_owned(), msg.param(1).to_owned());
+            }
             Some("rejected") => cx.reject_subscription(&msg.param(0).to_owned(), msg.param(1)),
             Some("gap") => cx.gap(&msg.param(0).to_owned()),
             Some("close") => {
