@@ -23,6 +23,10 @@
 //!   while down wait unsent and are never resent behind the caller's back.
 //! - **Delivery** per subscription is bounded ([`DeliveryPolicy`]): every
 //!   update with an explicit [`Update::Lagged`] signal, or latest-only.
+//! - **Resume** ([`Protocol::resume_window`]): a protocol that can pick up
+//!   the same logical connection (SignalR stateful reconnect) gets one
+//!   attempt that keeps requests in flight and replays nothing, before the
+//!   ordinary reconnect.
 //! - **Lifecycle events** ([`SessionEvent`]): `Connected`,
 //!   `Reconnecting { attempt, reason, .. }`, `Reconnected { downtime }`,
 //!   `Closed { reason }`, plus `Malformed` for bad input that did not end the
@@ -66,7 +70,11 @@
 //!   [`Retry::Never`] otherwise; a server invocation carrying an
 //!   `invocationId` is answered with [`Cx::send`]; an undecodable envelope is
 //!   [`Cx::malformed`]; a record over the size limit is `Cx::disconnect`.
-//!   `goodbye` sends `Close`.
+//!   `goodbye` sends `Close`. Stateful reconnect: `resume_window` returns
+//!   the server's disconnect timeout when negotiate offered it; `on_resume`
+//!   keeps the sequence counters and the unacknowledged-message buffer, the
+//!   establish steps send handshake version 2, `Sequence` and the replay,
+//!   and `poll_timer`/`on_timer` send the batched `Ack`.
 //! - **WhiteBIT** (JSON-RPC). Connector: `pre_connect` fetches a websocket
 //!   token over signed REST for private streams (`Setup = Option<token>`).
 //!   One step: `authorize` with a [`Cx::next_id`] id, completed when that id
