@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::error::TransportError;
 use crate::error::{NotSent, RequestError, SubscribeError};
 use crate::event::SessionEvent;
 use crate::mailbox::{DeliveryPolicy, MailboxRx, MailboxTx, Update, mailbox};
 use crate::protocol::Protocol;
-use crate::session::{Output, RequestId, Session, SessionConfig, SubId};
+use crate::session::{Output, Phase, RequestId, Session, SessionConfig, Stats, SubId};
 use crate::transport::{Connector, Transport};
 
 type Reply<P> = Result<<P as Protocol>::Response, RequestError<<P as Protocol>::Error>>;
@@ -33,6 +34,9 @@ enum Command<P: Protocol> {
     },
     Unsubscribe {
         sub: SubId,
+    },
+    Stats {
+        reply: oneshot::Sender<(Phase, Stats)>,
     },
     Close {
         done: oneshot::Sender<()>,
@@ -111,6 +115,13 @@ impl<P: Protocol> SessionHandle<P> {
         if self.tx.send(Command::Close { done }).is_ok() {
             let _ = rx.await;
         }
+    }
+
+    /// Where the session is and its counters (`None` once it has ended).
+    pub async fn stats(&self) -> Option<(Phase, Stats)> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::Stats { reply }).ok()?;
+        rx.await.ok()
     }
 
     /// True once the session task has ended.
@@ -395,6 +406,9 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
                 self.subs.remove(&sub);
                 self.session.unsubscribe(now(), sub);
             }
+            Command::Stats { reply } => {
+                let _ = reply.send((self.session.phase(), self.session.stats().clone()));
+            }
             Command::Close { done } => {
                 self.closers.push(done);
                 self.session.close(now());
@@ -409,11 +423,20 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
                 Output::Connect => d.connect = Some(false),
                 Output::Resume => d.connect = Some(true),
                 Output::Transmit(frame) => {
-                    if let Some(t) = self.link.as_mut()
-                        && let Err(e) = t.send(frame).await
-                    {
-                        self.link = None;
-                        self.session.on_transport_closed(now(), Some(e));
+                    let limit = self.session.config().send_timeout;
+                    if let Some(t) = self.link.as_mut() {
+                        let sent = match tokio::time::timeout(limit, t.send(frame)).await {
+                            Ok(r) => r,
+                            Err(_) => Err(TransportError::new(format!(
+                                "sending a frame took longer than {limit:?}"
+                            ))),
+                        };
+                        if let Err(e) = sent {
+                            // Dropped, not closed politely: a close would
+                            // wait on the same stuck writer.
+                            self.link = None;
+                            self.session.on_transport_closed(now(), Some(e));
+                        }
                     }
                 }
                 Output::Disconnect => {

@@ -21,6 +21,10 @@ use crate::protocol::{Control, Cx, KeepAlive, KeepAliveMode, Protocol, Sent, Ste
 pub struct SessionConfig {
     /// Bound on one connection attempt (pre-connect plus open). Default 30 s.
     pub connect_timeout: Duration,
+    /// Bound on writing one frame. A peer that stops reading (or a dead TCP
+    /// path) would otherwise block the driver, and with it every timer; past
+    /// this the link counts as failed. Default 10 s (the .NET transport's).
+    pub send_timeout: Duration,
     /// Default bound on a request, from the call to its answer, including
     /// any wait for the session to become ready. Default 30 s.
     pub request_timeout: Duration,
@@ -35,6 +39,7 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             connect_timeout: Duration::from_secs(30),
+            send_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             event_capacity: 256,
             reconnect: Box::new(FixedDelays::signalr_default()),
@@ -46,6 +51,7 @@ impl fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SessionConfig")
             .field("connect_timeout", &self.connect_timeout)
+            .field("send_timeout", &self.send_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("event_capacity", &self.event_capacity)
             .finish_non_exhaustive()
@@ -290,6 +296,11 @@ impl<P: Protocol> Session<P> {
     /// True once the session has stopped for good.
     pub fn is_closed(&self) -> bool {
         matches!(self.state, State::Closed)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
     }
 
     /// Counters.

@@ -942,3 +942,53 @@ async fn protocol_timer_fires_once_per_burst() {
     assert!(peer.recv().await.is("ack"));
     assert_eq!(Instant::now() - t1, S(1));
 }
+
+// ---- a peer that stops reading ----------------------------------------------------------
+
+/// Writes are bounded: a peer that stops reading fills the in-memory pipe,
+/// and the stuck write fails the link after `send_timeout` instead of
+/// freezing the session (and its timers) forever.
+#[tokio::test(start_paused = true)]
+async fn a_stuck_write_fails_the_link_after_the_send_timeout() {
+    let cfg = SessionConfig {
+        send_timeout: S(10),
+        ..config(FixedDelays::new([S(60)]))
+    };
+    let mut h = start(Toy::new(), cfg);
+    let _peer = h.connect().await; // handshake done, then never read again
+    assert_eq!(h.event().await, SessionEvent::Connected);
+    let big = "x".repeat(4096);
+    let t0 = Instant::now();
+    let mut calls = Vec::new();
+    for _ in 0..40 {
+        let handle = h.handle.clone();
+        let arg = big.clone();
+        calls.push(tokio::spawn(async move {
+            handle.request(Req::new("bulk", &arg, By::Id)).await
+        }));
+    }
+    let e = h
+        .event_matching(|e| matches!(e, SessionEvent::Reconnecting { .. }))
+        .await;
+    assert!(
+        matches!(reason_of(&e), DisconnectReason::Transport(t) if t.message.contains("longer than 10s")),
+        "{e:?}"
+    );
+    assert_eq!(Instant::now() - t0, S(10));
+    let (phase, stats) = h.handle.stats().await.unwrap();
+    assert_eq!(phase, session_core::Phase::Waiting);
+    assert_eq!(stats.links_lost, 1);
+    // The request whose frame was stuck may have been partly written: its
+    // outcome is unknown, like every other one that was in flight.
+    let mut unknown = 0;
+    for c in calls {
+        if let Err(e) = c.await.unwrap() {
+            assert!(
+                e.is_outcome_unknown() || matches!(e, RequestError::NotSent(_)),
+                "{e:?}"
+            );
+            unknown += usize::from(e.is_outcome_unknown());
+        }
+    }
+    assert!(unknown > 0);
+}
