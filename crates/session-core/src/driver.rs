@@ -299,6 +299,12 @@ struct Drained {
 
 impl<P: Protocol, T: Transport> Driver<P, T> {
     async fn run<C: Connector<Setup = P::Setup, Transport = T>>(mut self, mut connector: C) {
+        // One timer, re-armed only when the session's deadline moves: at
+        // feed rates, creating and dropping a timer per frame would cost
+        // more than the frame.
+        let sleep = tokio::time::sleep(Duration::from_secs(3600));
+        tokio::pin!(sleep);
+        let mut armed: Option<std::time::Instant> = None;
         loop {
             let drained = self.drain().await;
             if self.session.is_closed() {
@@ -309,6 +315,12 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
                 continue;
             }
             let timer = self.session.poll_timeout();
+            if timer != armed {
+                if let Some(at) = timer {
+                    sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+                }
+                armed = timer;
+            }
             tokio::select! {
                 cmd = self.rx.recv() => self.command(cmd),
                 frame = next_frame(&mut self.link) => match frame {
@@ -322,7 +334,11 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
                         self.session.on_transport_closed(now(), None);
                     }
                 },
-                () = sleep_until(timer) => self.session.on_timeout(now()),
+                () = &mut sleep, if armed.is_some() => {
+                    // Force a re-arm next time, even for the same instant.
+                    armed = None;
+                    self.session.on_timeout(now());
+                }
             }
         }
     }

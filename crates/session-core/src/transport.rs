@@ -82,6 +82,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for Lines<S> 
             if let Some(pos) = self.buf.iter().position(|b| *b == b'\n') {
                 let line = self.buf.split_to(pos).freeze();
                 self.buf.advance(1);
+                if line.len() > self.max_line {
+                    return Some(Err(TransportError::new("line longer than the limit")));
+                }
                 return Some(Ok(Frame::Text(line)));
             }
             if self.buf.len() > self.max_line {
