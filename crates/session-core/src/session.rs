@@ -237,6 +237,8 @@ pub struct Session<P: Protocol> {
     closed: Option<CloseReason>,
     /// The current attempt resumes the previous connection.
     resuming: bool,
+    /// Topics dropped while resuming that the peer still streams.
+    unsubscribe_on_resume: Vec<P::Topic>,
 }
 
 impl<P: Protocol> Session<P> {
@@ -272,6 +274,7 @@ impl<P: Protocol> Session<P> {
             stats: Stats::default(),
             closed: None,
             resuming: false,
+            unsubscribe_on_resume: Vec::new(),
         };
         s.out.push_back(Output::Connect);
         s
@@ -484,10 +487,13 @@ impl<P: Protocol> Session<P> {
         let Some(topic) = self.sub_topics.remove(&sub) else {
             return;
         };
-        self.subs.remove(&topic);
+        let was_sent = self.subs.remove(&topic).is_some_and(|e| e.sent);
         if let State::Ready { .. } = self.state {
             self.with_cx(now, |p, cx| p.unsubscribe(&topic, cx));
             self.apply_controls(now);
+        } else if self.resuming && was_sent {
+            // A resumed peer still has it: unsubscribe once the link is back.
+            self.unsubscribe_on_resume.push(topic);
         }
     }
 
@@ -739,7 +745,15 @@ impl<P: Protocol> Session<P> {
         self.last_ping = now;
         self.reply_deadline = None;
         let resumed = std::mem::take(&mut self.resuming);
-        let topics = if resumed { Vec::new() } else { self.desired() };
+        let mut topics = self.desired();
+        if resumed {
+            // The peer kept what was sent before the drop; only what changed
+            // meanwhile goes out.
+            topics.retain(|t| self.subs.get(t).is_some_and(|e| !e.sent));
+            for topic in std::mem::take(&mut self.unsubscribe_on_resume) {
+                self.with_cx(now, |p, cx| p.unsubscribe(&topic, cx));
+            }
+        }
         let reconnect = self.ever_ready && !resumed;
         if !topics.is_empty() {
             self.with_cx(now, |p, cx| p.resubscribe(&topics, cx));
@@ -805,6 +819,7 @@ impl<P: Protocol> Session<P> {
             return;
         }
         self.resuming = false;
+        self.unsubscribe_on_resume.clear();
         self.fail_inflight(|| Unanswered::LinkDropped(reason.clone()));
         if retry == Retry::Never {
             return self.shut(CloseReason::Fatal(reason));

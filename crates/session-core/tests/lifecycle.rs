@@ -992,3 +992,56 @@ async fn a_stuck_write_fails_the_link_after_the_send_timeout() {
     }
     assert!(unknown > 0);
 }
+
+/// Subscription changes made while a resume is under way reach the peer
+/// once the link is back: the new topic is subscribed, the dropped one
+/// unsubscribed, the untouched one left alone.
+#[tokio::test(start_paused = true)]
+async fn subscription_changes_during_a_resume_are_sent_after_it() {
+    let mut toy = Toy::new();
+    toy.resume = Some(S(15));
+    let mut h = start(toy, config(FixedDelays::signalr_default()));
+    let mut peer = h.connect().await;
+    let keep = h
+        .handle
+        .subscribe("keep".into(), DeliveryPolicy::Latest)
+        .await
+        .unwrap();
+    let gone = h
+        .handle
+        .subscribe("gone".into(), DeliveryPolicy::Latest)
+        .await
+        .unwrap();
+    peer.recv().await;
+    peer.recv().await;
+    peer.close().await;
+    h.event_matching(|e| matches!(e, SessionEvent::Resuming { .. }))
+        .await;
+    let mut peer = h.accept().await;
+    // While the resume handshake waits: one new, one dropped.
+    let new = h
+        .handle
+        .subscribe("new".into(), DeliveryPolicy::Latest)
+        .await
+        .unwrap();
+    drop(gone);
+    let _ = h.handle.stats().await; // the drop's unsubscribe command is processed
+    let hello = peer.recv().await;
+    assert_eq!(hello.param(1), "resume");
+    peer.reply(&hello, "ok").await;
+    assert!(peer.recv().await.is("start"));
+    let mut sent = Vec::new();
+    for _ in 0..2 {
+        let m = peer.recv().await;
+        sent.push(format!("{} {}", m.method.as_deref().unwrap(), m.param(0)));
+    }
+    sent.sort();
+    assert_eq!(sent, ["subscribe new", "unsubscribe gone"]);
+    let handle = h.handle.clone();
+    tokio::spawn(async move { handle.request(Req::new("next", "", By::Fire)).await });
+    assert!(
+        peer.recv().await.is("next"),
+        "nothing else: `keep` is not re-sent"
+    );
+    drop((keep, new));
+}
