@@ -1045,3 +1045,61 @@ async fn subscription_changes_during_a_resume_are_sent_after_it() {
     );
     drop((keep, new));
 }
+
+// ---- connect timeout and a slow event reader -------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_pre_connect_is_cut_by_the_connect_timeout() {
+    let (connector, mut accepts) = ToyConnector::new();
+    *connector.stalls.lock().unwrap() = 1;
+    let cfg = SessionConfig {
+        connect_timeout: S(7),
+        ..config(FixedDelays::signalr_default())
+    };
+    let t0 = Instant::now();
+    let (_handle, mut events) = session_core::spawn(Toy::new(), connector.clone(), cfg);
+    let e = toy::guard("an event", events.recv()).await.unwrap();
+    assert_eq!(reason_of(&e), &DisconnectReason::ConnectTimeout(S(7)));
+    assert_eq!(Instant::now() - t0, S(7));
+    // The next attempt goes through.
+    let mut peer = toy::guard("a connection", accepts.recv()).await.unwrap();
+    peer.handshake().await;
+    assert_eq!(
+        toy::guard("an event", events.recv()).await.unwrap(),
+        SessionEvent::Connected
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_event_reader_is_told_how_many_events_it_missed() {
+    let (connector, _accepts) = ToyConnector::new();
+    for _ in 0..10 {
+        connector.fail_next(ConnectError::retryable(ConnectStage::Open, "refused"));
+    }
+    let cfg = SessionConfig {
+        event_capacity: 3,
+        ..config(FixedDelays::new([S(1)]).repeat_last())
+    };
+    let (handle, mut events) = session_core::spawn(Toy::new(), connector.clone(), cfg);
+    // Let ten failures happen without reading an event.
+    tokio::time::sleep(S(20)).await;
+    handle.close().await;
+    let mut seen = Vec::new();
+    while let Some(e) = events.recv().await {
+        seen.push(e);
+    }
+    assert!(
+        matches!(seen.first(), Some(SessionEvent::Lagged { missed }) if *missed > 0),
+        "{seen:?}"
+    );
+    assert!(
+        seen.len() <= 4,
+        "at most the capacity after the lag marker: {seen:?}"
+    );
+    assert!(matches!(
+        seen.last(),
+        Some(SessionEvent::Closed {
+            reason: CloseReason::User
+        })
+    ));
+}

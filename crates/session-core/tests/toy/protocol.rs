@@ -404,6 +404,8 @@ pub(crate) struct ToyConnector {
     pub(crate) failures: Arc<Mutex<VecDeque<ConnectError>>>,
     /// When each pre-connect started.
     pub(crate) attempts: Arc<Mutex<Vec<Instant>>>,
+    /// Pre-connect calls left that never finish (a negotiate that hangs).
+    pub(crate) stalls: Arc<Mutex<u32>>,
 }
 
 impl ToyConnector {
@@ -413,6 +415,7 @@ impl ToyConnector {
             ToyConnector {
                 accepts,
                 failures: Arc::default(),
+                stalls: Arc::default(),
                 attempts: Arc::default(),
             },
             rx,
@@ -438,6 +441,15 @@ impl Connector for ToyConnector {
             a.push(Instant::now());
             a.len()
         };
+        let stall = {
+            let mut n = self.stalls.lock().unwrap();
+            let stall = *n > 0;
+            *n = n.saturating_sub(1);
+            stall
+        };
+        if stall {
+            std::future::pending::<()>().await;
+        }
         if let Some(e) = self.failures.lock().unwrap().pop_front() {
             return Err(e);
         }
