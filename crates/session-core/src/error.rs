@@ -195,6 +195,10 @@ pub enum Unanswered {
     TimedOut(Duration),
     /// The session was closed while the request was pending.
     SessionClosed(CloseReason),
+    /// Another pending request uses the same correlation key (a reused
+    /// business key): the answers could not be told apart, so this one's
+    /// is not awaited.
+    DuplicateKey(String),
 }
 
 /// Why a request never reached the wire.
@@ -248,6 +252,9 @@ impl<E: fmt::Display> fmt::Display for RequestError<E> {
                     Unanswered::LinkDropped(r) => write!(f, "link dropped: {r}"),
                     Unanswered::TimedOut(d) => write!(f, "no answer within {d:?}"),
                     Unanswered::SessionClosed(r) => write!(f, "{r}"),
+                    Unanswered::DuplicateKey(k) => {
+                        write!(f, "correlation key {k} is used by another pending request")
+                    }
                 }
             }
         }

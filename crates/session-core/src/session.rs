@@ -421,12 +421,10 @@ impl<P: Protocol> Session<P> {
                 if self.inflight.contains_key(&key) {
                     // Two live requests under one key: their answers cannot
                     // be told apart, so the newer one's outcome is unknown.
-                    let why = DisconnectReason::Protocol(format!(
-                        "correlation key {key:?} already in use"
-                    ));
+                    let key = format!("{key:?}");
                     self.out.push_back(Output::Reply {
                         id,
-                        result: Err(RequestError::OutcomeUnknown(Unanswered::LinkDropped(why))),
+                        result: Err(RequestError::OutcomeUnknown(Unanswered::DuplicateKey(key))),
                     });
                 } else {
                     self.deadlines.insert((deadline, id));

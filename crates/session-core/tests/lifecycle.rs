@@ -679,9 +679,11 @@ async fn a_reused_business_key_is_not_misattributed() {
         .handle
         .request(Req::new("b", "", By::ClientId("k".into())))
         .await;
-    assert!(
-        second.as_ref().is_err_and(RequestError::is_outcome_unknown),
-        "{second:?}"
+    assert_eq!(
+        second,
+        Err(RequestError::OutcomeUnknown(Unanswered::DuplicateKey(
+            r#"Client("k")"#.into()
+        )))
     );
     peer.send(Msg {
         client_id: Some("k".into()),
