@@ -206,7 +206,7 @@ enum State {
 /// [`on_timeout`](Self::on_timeout) (at [`poll_timeout`](Self::poll_timeout)),
 /// plus the application's commands; after each input, drain
 /// [`poll_output`](Self::poll_output). Time is always passed in, so tests
-/// drive it without a clock. The [`driver`](crate::driver) does this over
+/// drive it without a clock. The driver ([`spawn`](crate::spawn)) does this over
 /// tokio.
 pub struct Session<P: Protocol> {
     protocol: P,
