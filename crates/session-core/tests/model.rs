@@ -75,6 +75,8 @@ struct Model {
     /// Answer handles for written requests: numeric id, invocation id or clientId.
     written: Vec<Msg>,
     stash: Vec<Msg>,
+    /// What the peer has been asked to stream on the current logical connection.
+    server_subs: HashSet<String>,
     resuming: bool,
     issued: HashSet<RequestId>,
     answered: HashSet<RequestId>,
@@ -110,6 +112,8 @@ impl Model {
                         self.written = std::mem::take(&mut self.stash);
                     } else {
                         self.stash.clear();
+                        // A fresh connection: the server knows nothing yet.
+                        self.server_subs.clear();
                     }
                 }
                 Output::Transmit(frame) => {
@@ -117,6 +121,18 @@ impl Model {
                     let m: Msg = serde_json::from_slice(frame.payload()).unwrap();
                     if m.is("hello") {
                         self.hello = m.id;
+                    } else if m.is("subscribe") {
+                        let t = m.param(0).to_owned();
+                        assert!(
+                            self.server_subs.insert(t.clone()),
+                            "duplicate subscribe {t}"
+                        );
+                    } else if m.is("unsubscribe") {
+                        let t = m.param(0).to_owned();
+                        assert!(
+                            self.server_subs.remove(&t),
+                            "unsubscribe of {t}, not subscribed"
+                        );
                     } else if !matches!(
                         m.method.as_deref(),
                         Some("start" | "ping" | "ack" | "subscribe" | "unsubscribe" | "bye")
@@ -176,6 +192,15 @@ impl Model {
             assert_eq!(s.in_flight(), 0, "requests still in flight with no link");
         }
         assert_eq!(s.is_closed(), self.closed_events == 1);
+        // Ready means the peer has exactly the desired set: nothing lost,
+        // nothing stale, nothing twice (across fresh connects and resumes).
+        if s.phase() == Phase::Ready {
+            let desired: HashSet<String> = s.desired().into_iter().collect();
+            assert_eq!(
+                self.server_subs, desired,
+                "server's subscriptions vs desired"
+            );
+        }
     }
 }
 
@@ -292,6 +317,8 @@ fn run(ops: Vec<Op>, keep_alive: bool, resume: bool) {
             }
             Op::Rejected(i) => {
                 if m.link_open {
+                    // The peer drops it on its side too.
+                    m.server_subs.remove(&topic(i));
                     server(
                         &mut s,
                         now,
