@@ -35,7 +35,7 @@ impl Reply {
         }
     }
 
-    pub(crate) fn into_response(self) -> Response<Full<Bytes>> {
+    pub(crate) fn into_response(self) -> Response<crate::hub::Body> {
         let mut b = Response::builder().status(self.status);
         if !self.headers.iter().any(|(k, _)| *k == "content-type") {
             b = b.header("content-type", "application/json; charset=utf-8");
@@ -43,8 +43,8 @@ impl Reply {
         for (k, v) in &self.headers {
             b = b.header(*k, v);
         }
-        b.body(Full::new(Bytes::from(self.body)))
-            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        b.body(Full::new(Bytes::from(self.body)).boxed())
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
     }
 }
 
@@ -274,7 +274,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
 pub(crate) async fn serve(
     shared: Arc<Shared>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+) -> Result<Response<crate::hub::Body>, std::convert::Infallible> {
     let path = req.uri().path().to_owned();
     if path.starts_with("/ExecutionLiveServer/v1") {
         return Ok(crate::hub::serve(shared, req).await);

@@ -1,6 +1,9 @@
-//! One hub connection over a WebSocket, from handshake to close.
+//! One hub connection, from handshake to close, over any transport: a
+//! WebSocket, or Server-Sent Events / long polling with HTTP POST sends
+//! ([`super::http`]). The transport is a [`Link`]; everything above it
+//! (handshake, keep-alive, dispatch, price streams, faults) is shared.
 //!
-//! A single task owns the socket and decides everything in one `select!`:
+//! A single task owns the link and decides everything in one `select!`:
 //! frames from the client, records queued by the connection's price streams,
 //! the keep-alive and client-timeout deadlines, and injected faults. Owning
 //! the socket in one place keeps the order of what is sent obvious (an
@@ -38,6 +41,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// The .NET server's transport send timeout: a client that stops reading
 /// is cut off instead of pinning the connection's memory forever.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an ended long-polling connection waits for its last poll (the
+/// .NET server's `DisconnectTimeout`).
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long to wait for the client's answer to our WebSocket close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest WebSocket message read; hub records are capped lower (32 KiB,
@@ -53,10 +59,10 @@ const EXECUTION_EVENTS: &str = "executionEvents";
 /// Client method for the price feed.
 const SUBSCRIPTIONS: &str = "subscriptions";
 
-type Socket = WebSocketStream<TokioIo<Upgraded>>;
+pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Serves one connection whose upgrade was just accepted.
-pub(super) async fn run(
+/// Serves one WebSocket connection whose upgrade was just accepted.
+pub(super) async fn run_websocket(
     shared: Arc<Shared>,
     upgrade: OnUpgrade,
     connection_id: String,
@@ -83,31 +89,138 @@ pub(super) async fn run(
                 Some(config),
             )
             .await;
-            let (out_tx, out_rx) = mpsc::channel(OUTBOX);
-            let now = Instant::now();
-            let mut session = Session {
-                shared,
-                ws,
-                connection_id,
-                key,
-                decoder: Decoder::with_max_message_size(DOTNET_SERVER_MAX_MESSAGE_SIZE),
-                faults,
-                out_tx,
-                out_rx,
-                streams: HashMap::new(),
-                tasks: JoinSet::new(),
-                last_sent: now,
-                last_received: now,
-                stalled: false,
-            };
-            let end = session.serve().await;
-            tracing::debug!(connection = %session.connection_id, ?end, "hub connection ended");
-            session.shared.hub.remove(&session.connection_id);
+            run_link(shared, faults, Link::Ws(Box::new(ws)), connection_id, key).await;
         }
         Err(e) => {
             tracing::debug!(connection = %connection_id, "upgrade failed: {e}");
             shared.hub.remove(&connection_id);
         }
+    }
+}
+
+/// Serves one connection over `link` until it ends.
+pub(super) async fn run_link(
+    shared: Arc<Shared>,
+    faults: broadcast::Receiver<HubFault>,
+    link: Link,
+    connection_id: String,
+    key: String,
+) {
+    let (out_tx, out_rx) = mpsc::channel(OUTBOX);
+    let now = Instant::now();
+    let mut session = Session {
+        shared,
+        link,
+        connection_id,
+        key,
+        decoder: Decoder::with_max_message_size(DOTNET_SERVER_MAX_MESSAGE_SIZE),
+        faults,
+        out_tx,
+        out_rx,
+        streams: HashMap::new(),
+        tasks: JoinSet::new(),
+        last_sent: now,
+        last_received: now,
+        stalled: false,
+    };
+    let end = session.serve().await;
+    tracing::debug!(connection = %session.connection_id, ?end, "hub connection ended");
+    if session.link.sends_pings() {
+        session.shared.hub.remove(&session.connection_id);
+    } else {
+        // Long polling: what was sent last (a Close, say) waits for the next
+        // poll, which forgets the connection once it is drained; one that
+        // never comes is forgotten after the .NET DisconnectTimeout.
+        let (shared, id) = (Arc::clone(&session.shared), session.connection_id.clone());
+        drop(session);
+        tokio::spawn(async move {
+            tokio::time::sleep(DISCONNECT_TIMEOUT).await;
+            shared.hub.remove(&id);
+        });
+    }
+}
+
+/// What a link delivered.
+pub(super) enum Inbound {
+    /// Hub protocol bytes (a text or binary frame, a POST body).
+    Data(bytes::Bytes),
+    /// Proof of life without data (a long poll in progress).
+    Activity,
+    /// Nothing the hub protocol sees (WebSocket control frames).
+    Ignored,
+    /// The client went away or ended the connection.
+    Closed,
+}
+
+/// A connection's transport.
+pub(super) enum Link {
+    /// Full duplex, JSON records in text frames.
+    Ws(Box<Socket>),
+    /// Server-Sent Events or long polling down, HTTP POST up.
+    Http(super::http::HttpLink),
+}
+
+impl Link {
+    /// The next thing from the client; cancel-safe.
+    async fn next(&mut self) -> Inbound {
+        match self {
+            Link::Ws(ws) => match ws.next().await {
+                Some(Ok(Message::Text(text))) => Inbound::Data(bytes::Bytes::from(text)),
+                // The .NET server reads binary frames as the same byte stream.
+                Some(Ok(Message::Binary(bytes))) => Inbound::Data(bytes),
+                // WebSocket pings are answered by tungstenite; like the .NET
+                // server, they do not count as client activity.
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+                    Inbound::Ignored
+                }
+                // tungstenite has queued the closing handshake's reply; it is
+                // flushed when the stream is polled or dropped.
+                Some(Ok(Message::Close(_))) | None => Inbound::Closed,
+                Some(Err(e)) => {
+                    tracing::debug!("socket error: {e}");
+                    Inbound::Closed
+                }
+            },
+            Link::Http(http) => http.next().await,
+        }
+    }
+
+    /// Sends records (JSON text and 0x1E separators).
+    async fn send(&mut self, text: String) -> Result<(), String> {
+        match self {
+            Link::Ws(ws) => ws
+                .send(Message::text(text))
+                .await
+                .map_err(|e| e.to_string()),
+            Link::Http(http) => http.send(text).await,
+        }
+    }
+
+    /// Ends the transport in its orderly way.
+    async fn close(&mut self) {
+        match self {
+            // The WebSocket closing handshake (status 1000), bounded in time.
+            Link::Ws(ws) => {
+                let frame = CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "".into(),
+                };
+                let _ = timeout(CLOSE_TIMEOUT, async {
+                    if ws.close(Some(frame)).await.is_ok() {
+                        // Wait for the client's close frame, ignoring anything else.
+                        while let Some(Ok(_)) = ws.next().await {}
+                    }
+                })
+                .await;
+            }
+            Link::Http(http) => http.close(),
+        }
+    }
+
+    /// Long polling has inherent keep-alive: every poll proves the client
+    /// is there and returns whatever is queued, so no Pings are sent.
+    fn sends_pings(&self) -> bool {
+        !matches!(self, Link::Http(http) if http.is_long_polling())
     }
 }
 
@@ -138,7 +251,7 @@ struct StreamKey {
 
 struct Session {
     shared: Arc<Shared>,
-    ws: Socket,
+    link: Link,
     connection_id: String,
     key: String,
     decoder: Decoder,
@@ -221,8 +334,8 @@ impl Session {
                 None => {}
             }
             tokio::select! {
-                frame = self.ws.next() => {
-                    let Some(bytes) = self.on_frame(frame)? else { continue };
+                inbound = self.link.next() => {
+                    let Some(bytes) = self.on_inbound(inbound)? else { continue };
                     self.decoder.push(&bytes);
                 }
                 fault = self.faults.recv() => {
@@ -244,6 +357,7 @@ impl Session {
     async fn main_loop(&mut self) -> End {
         let keep_alive = self.shared.config.keep_alive;
         let client_timeout = self.shared.config.client_timeout;
+        let pings = self.link.sends_pings();
         loop {
             let ping_at = self.last_sent + keep_alive;
             let timeout_at = self.last_received + client_timeout;
@@ -263,8 +377,8 @@ impl Session {
                         return end;
                     }
                 }
-                frame = self.ws.next() => {
-                    let bytes = match self.on_frame(frame) {
+                inbound = self.link.next() => {
+                    let bytes = match self.on_inbound(inbound) {
                         Ok(Some(bytes)) => bytes,
                         Ok(None) => continue,
                         Err(end) => return end,
@@ -275,7 +389,7 @@ impl Session {
                     }
                 }
                 // A stalled connection sends nothing, pings included.
-                () = sleep_until(ping_at), if !self.stalled => {
+                () = sleep_until(ping_at), if pings && !self.stalled => {
                     let mut out = Vec::new();
                     encode::ping(&mut out);
                     if let Err(end) = self.send(out).await {
@@ -295,32 +409,20 @@ impl Session {
         }
     }
 
-    /// The payload of a data frame (and the receive clock reset), `None` for
-    /// control frames, `Err` when the socket is done.
-    fn on_frame(
-        &mut self,
-        frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    ) -> Result<Option<bytes::Bytes>, End> {
-        match frame {
-            Some(Ok(Message::Text(text))) => {
-                self.last_received = Instant::now();
-                Ok(Some(bytes::Bytes::from(text)))
-            }
-            // The .NET server reads binary frames as the same byte stream.
-            Some(Ok(Message::Binary(bytes))) => {
+    /// The hub bytes of what arrived (and the receive clock reset), `None`
+    /// when there are none, `Err` when the client is gone.
+    fn on_inbound(&mut self, inbound: Inbound) -> Result<Option<bytes::Bytes>, End> {
+        match inbound {
+            Inbound::Data(bytes) => {
                 self.last_received = Instant::now();
                 Ok(Some(bytes))
             }
-            // WebSocket pings are answered by tungstenite; like the .NET
-            // server, they do not count as client activity.
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(None),
-            // tungstenite has queued the closing handshake's reply; it is
-            // flushed when the stream is polled or dropped.
-            Some(Ok(Message::Close(_))) | None => Err(End::Client),
-            Some(Err(e)) => {
-                tracing::debug!(connection = %self.connection_id, "socket error: {e}");
-                Err(End::Client)
+            Inbound::Activity => {
+                self.last_received = Instant::now();
+                Ok(None)
             }
+            Inbound::Ignored => Ok(None),
+            Inbound::Closed => Err(End::Client),
         }
     }
 
@@ -428,7 +530,7 @@ impl Session {
         }
     }
 
-    /// Sends records in one text frame; a stalled connection swallows them.
+    /// Sends records in one frame or event; a stalled connection swallows them.
     async fn send(&mut self, records: Vec<u8>) -> Result<(), End> {
         if records.is_empty() || self.stalled {
             return Ok(());
@@ -437,7 +539,7 @@ impl Session {
         let Ok(text) = String::from_utf8(records) else {
             return Ok(());
         };
-        match timeout(SEND_TIMEOUT, self.ws.send(Message::text(text))).await {
+        match timeout(SEND_TIMEOUT, self.link.send(text)).await {
             Ok(Ok(())) => {
                 self.last_sent = Instant::now();
                 Ok(())
@@ -450,19 +552,8 @@ impl Session {
         }
     }
 
-    /// The WebSocket closing handshake (status 1000), bounded in time.
     async fn close_socket(&mut self) {
-        let frame = CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        };
-        let _ = timeout(CLOSE_TIMEOUT, async {
-            if self.ws.close(Some(frame)).await.is_ok() {
-                // Wait for the client's close frame, ignoring anything else.
-                while let Some(Ok(_)) = self.ws.next().await {}
-            }
-        })
-        .await;
+        self.link.close().await;
     }
 }
 
