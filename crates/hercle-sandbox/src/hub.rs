@@ -10,6 +10,9 @@
 //!   an `id` that already has a socket: 409.
 //! * Server-Sent Events and long polling, with HTTP POST sends and DELETE:
 //!   see [`http`]. Negotiate lists all three transports.
+//! * Stateful reconnect (`useStatefulReconnect=true`, WebSockets only): a
+//!   socket reopened with the token of a live stateful connection is handed
+//!   to its waiting session instead of getting 409.
 //!
 //! What a connection does once its transport is up (handshake, keep-alive,
 //! dispatch, price streams, injected faults) is in [`session`], the same for
@@ -29,8 +32,8 @@ use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use signalr_proto::negotiate::{
     ACCESS_TOKEN_QUERY, AvailableTransport, ID_QUERY, LATEST_NEGOTIATE_VERSION,
-    NEGOTIATE_VERSION_QUERY, NegotiateResponse, TransferFormat, TransportType,
-    select_negotiate_version,
+    NEGOTIATE_VERSION_QUERY, NegotiateResponse, STATEFUL_RECONNECT_QUERY, TransferFormat,
+    TransportType, select_negotiate_version,
 };
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -106,7 +109,13 @@ fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
             );
         }
     };
-    let (connection_id, token) = shared.hub.negotiated(shared, key, version);
+    // Stateful reconnect needs negotiate v1 (the token is what a reopened
+    // socket presents) and only works over WebSockets, as in ASP.NET Core.
+    let stateful = version >= 1
+        && query
+            .get(STATEFUL_RECONNECT_QUERY)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let (connection_id, token) = shared.hub.negotiated(shared, key, version, stateful);
     let transports = vec![
         AvailableTransport {
             transport: TransportType::WebSockets,
@@ -121,10 +130,9 @@ fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
             transfer_formats: vec![TransferFormat::Text, TransferFormat::Binary],
         },
     ];
-    json(
-        StatusCode::OK,
-        NegotiateResponse::connect(version, connection_id, token, transports).to_vec(),
-    )
+    let mut response = NegotiateResponse::connect(version, connection_id, token, transports);
+    response.use_stateful_reconnect = stateful;
+    json(StatusCode::OK, response.to_vec())
 }
 
 fn websocket(shared: Arc<Shared>, mut req: Request<Incoming>, query: &Query) -> Response<Body> {
@@ -143,21 +151,40 @@ fn websocket(shared: Arc<Shared>, mut req: Request<Incoming>, query: &Query) -> 
         Ok(key) => key,
         Err(e) => return api_error(&e),
     };
+    let Ok(accept) = HeaderValue::from_str(&accept) else {
+        return text(StatusCode::BAD_REQUEST, "Not a valid WebSocket request");
+    };
     let registry = &shared.hub;
-    let connection_id = match query.get(ID_QUERY) {
+    let (connection_id, stateful) = match query.get(ID_QUERY) {
         // skipNegotiation: the connection is born with its socket.
-        None => registry.direct(&shared, key.clone()),
+        None => (registry.direct(&shared, key.clone()), false),
         Some(token) => match registry.claim(&shared, token, Some(&key)) {
-            Ok(claimed) => claimed.connection_id,
+            Ok(claimed) => (claimed.connection_id, claimed.stateful),
+            // A stateful connection's client reopening its socket: the
+            // waiting session takes it over.
+            Err(registry::ClaimError::InUse)
+                if let Some(session) = registry.reattach(&shared, token, &key) =>
+            {
+                if session.try_send(hyper::upgrade::on(&mut req)).is_err() {
+                    return text(StatusCode::CONFLICT, "Connection ID already in use");
+                }
+                return switching_protocols(accept);
+            }
             Err(e) => return claim_error(e),
         },
     };
-    let Ok(accept) = HeaderValue::from_str(&accept) else {
-        registry.remove(&connection_id);
-        return text(StatusCode::BAD_REQUEST, "Not a valid WebSocket request");
-    };
     let upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(session::run_websocket(shared, upgrade, connection_id, key));
+    tokio::spawn(session::run_websocket(
+        shared,
+        upgrade,
+        connection_id,
+        key,
+        stateful,
+    ));
+    switching_protocols(accept)
+}
+
+fn switching_protocols(accept: HeaderValue) -> Response<Body> {
     let mut resp = Response::new(Full::new(Bytes::new()).boxed());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();

@@ -223,10 +223,14 @@ pub(crate) fn price_update(
     client_id: &str,
     pair: &str,
     size: Decimal,
+    number: u64,
 ) -> Option<HubEnvelope> {
     let mut state = shared.state();
     let clock = state.clock.clone();
-    let quote = state.market.quote(pair, size, &clock).ok()?;
+    let quote = state
+        .market
+        .quote_numbered(pair, size, &clock, Some(number))
+        .ok()?;
     Some(envelope(
         HubChannel::Subscriptions,
         "execution.feeds.priceUpdate",
@@ -776,8 +780,8 @@ mod tests {
         let a = Shared::new(Config::default()).unwrap();
         let b = Shared::new(Config::default()).unwrap();
         tokio::time::advance(Duration::from_secs(30)).await;
-        let qa = price_update(&a, "p", "BTCUSDT", Decimal::ONE).unwrap();
-        let qb = price_update(&b, "p", "BTCUSDT", Decimal::ONE).unwrap();
+        let qa = price_update(&a, "p", "BTCUSDT", Decimal::ONE, 1).unwrap();
+        let qb = price_update(&b, "p", "BTCUSDT", Decimal::ONE, 1).unwrap();
         assert_eq!(qa.data, qb.data);
     }
 }

@@ -108,6 +108,18 @@ async fn run_client(
     env: &[(&str, &Path)],
 ) -> String {
     let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    run_script(&sandbox, program, script, &[transport], env).await
+}
+
+/// Runs `script <hub url> <key> <base url> <args…>` against `sandbox`.
+async fn run_script(
+    sandbox: &Sandbox,
+    program: &str,
+    script: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> String {
+    let transport = args.join("-");
     // Files, not pipes: nothing can block on a full pipe while we wait.
     let logs = std::env::temp_dir().join(format!(
         "hercle-hub-interop-{}-{program}-{transport}",
@@ -121,8 +133,8 @@ async fn run_client(
             sandbox.hub_url(),
             "sandbox-key".to_owned(),
             sandbox.base_url(),
-            transport.to_owned(),
         ])
+        .args(args)
         .current_dir(script.parent().unwrap())
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).unwrap())
@@ -228,4 +240,26 @@ async fn python_signalrcore_client_server_sent_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_signalrcore_client_long_polling() {
     python_signalrcore_client("lp").await;
+}
+
+/// Stateful reconnect with the official client: a WebSocket dropped in the
+/// middle of a 1,000-update price stream is reopened, the hub replays what
+/// was not acknowledged, and the application sees updates 1..=1000 each
+/// once, in order, with no reconnect (checked by the script).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_node_client_stateful_reconnect_loses_and_repeats_nothing() {
+    let dir = ensure_node_deps();
+    let sandbox = Sandbox::start(Config {
+        price_interval: Duration::from_millis(1),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let stdout = run_script(&sandbox, "node", &dir.join("stateful.mjs"), &["1000"], &[]).await;
+    for step in ["connected", "dropped 500", "every-update-once 1000", "done"] {
+        assert!(
+            stdout.contains(&format!("CHECK {step}")),
+            "{step}: {stdout}"
+        );
+    }
 }

@@ -188,6 +188,8 @@ pub(super) async fn get(shared: Arc<Shared>, req: Request<Incoming>, kind: Kind)
         Link::Http(link),
         connection_id,
         key,
+        // Stateful reconnect is for WebSockets only, as in ASP.NET Core.
+        false,
     ));
     match body {
         // The first poll only sets the connection up.

@@ -25,6 +25,7 @@ pub(super) struct Claimed {
     pub(super) connection_id: String,
     pub(super) key: String,
     pub(super) early: Vec<bytes::Bytes>,
+    pub(super) stateful: bool,
 }
 
 /// Why a transport request's `id` is refused.
@@ -50,6 +51,11 @@ struct Entry {
     /// sends its handshake before its first poll); the .NET server buffers
     /// them in the connection's pipe, created at negotiate.
     early: Vec<bytes::Bytes>,
+    /// Negotiated with `useStatefulReconnect=true`.
+    stateful: bool,
+    /// Set by a stateful session: where a WebSocket reopened with the same
+    /// token goes, so the session resumes instead of a new one starting.
+    reattach: Option<tokio::sync::mpsc::Sender<hyper::upgrade::OnUpgrade>>,
 }
 
 #[derive(Default)]
@@ -86,6 +92,7 @@ impl Registry {
         shared: &Arc<Shared>,
         key: String,
         version: u32,
+        stateful: bool,
     ) -> (String, String) {
         let mut inner = self.lock();
         // Forget connections that never came and sandboxes that are gone.
@@ -117,6 +124,8 @@ impl Registry {
                 pending_since: Some(now),
                 http: None,
                 early: Vec::new(),
+                stateful,
+                reattach: None,
             },
         );
         (id, token)
@@ -136,6 +145,8 @@ impl Registry {
                 pending_since: None,
                 http: None,
                 early: Vec::new(),
+                stateful: false,
+                reattach: None,
             },
         );
         id
@@ -174,7 +185,42 @@ impl Registry {
             connection_id: entry.connection_id.clone(),
             key: entry.key.clone(),
             early: std::mem::take(&mut entry.early),
+            stateful: entry.stateful,
         })
+    }
+
+    /// Lets a stateful session take WebSockets reopened with its token.
+    pub(super) fn accept_reattach(
+        &self,
+        connection_id: &str,
+        to: tokio::sync::mpsc::Sender<hyper::upgrade::OnUpgrade>,
+    ) {
+        let mut inner = self.lock();
+        let Some(token) = inner.token_of.get(connection_id).cloned() else {
+            return;
+        };
+        if let Some(entry) = inner.by_token.get_mut(&token) {
+            entry.reattach = Some(to);
+        }
+    }
+
+    /// Where a WebSocket reopened for a live stateful connection goes, if
+    /// `token` names one of `key`'s.
+    pub(super) fn reattach(
+        &self,
+        shared: &Arc<Shared>,
+        token: &str,
+        key: &str,
+    ) -> Option<tokio::sync::mpsc::Sender<hyper::upgrade::OnUpgrade>> {
+        let inner = self.lock();
+        let entry = inner.by_token.get(token)?;
+        let owner_ok = entry
+            .owner
+            .upgrade()
+            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        (owner_ok && entry.key == key)
+            .then(|| entry.reattach.clone())
+            .flatten()
     }
 
     /// Buffers a POST for a negotiated connection whose transport has not
@@ -265,11 +311,11 @@ mod tests {
         let shared = Shared::new(crate::Config::default()).unwrap();
         let other = Shared::new(crate::Config::default()).unwrap();
         let r = Registry::new();
-        let (v0, same) = r.negotiated(&shared, "k".into(), 0);
+        let (v0, same) = r.negotiated(&shared, "k".into(), 0, false);
         assert_eq!(v0, same);
         let id_of = |c: Result<Claimed, ClaimError>| c.map(|c| c.connection_id);
         assert_eq!(id_of(r.claim(&shared, &v0, Some("k"))), Ok(v0.clone()));
-        let (id, token) = r.negotiated(&shared, "k".into(), 1);
+        let (id, token) = r.negotiated(&shared, "k".into(), 1, false);
         assert_eq!(
             id_of(r.claim(&other, &token, Some("k"))),
             Err(ClaimError::Unknown)
