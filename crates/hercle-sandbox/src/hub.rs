@@ -8,14 +8,17 @@
 //!   JSON records in text frames. Without `id` a connection is created on the
 //!   spot, which is what clients do with `skipNegotiation`. Unknown `id`: 404,
 //!   an `id` that already has a socket: 409.
-//! * Server-Sent Events and Long Polling are not offered: negotiate lists only
-//!   WebSockets, and the transport requests they would use get 404, as an
-//!   ASP.NET Core endpoint answers for a disabled transport.
+//! * Server-Sent Events and long polling, with HTTP POST sends and DELETE:
+//!   see [`http`]. Negotiate lists all three transports.
+//! * Stateful reconnect (`useStatefulReconnect=true`, WebSockets only): a
+//!   socket reopened with the token of a live stateful connection is handed
+//!   to its waiting session instead of getting 409.
 //!
-//! What a connection does once the socket is up (handshake, keep-alive,
-//! dispatch, price streams, injected faults) is in [`session`]; what each hub
-//! method means is in `hub_calls`.
+//! What a connection does once its transport is up (handshake, keep-alive,
+//! dispatch, price streams, injected faults) is in [`session`], the same for
+//! every transport; what each hub method means is in `hub_calls`.
 
+mod http;
 pub(crate) mod registry;
 mod session;
 
@@ -23,14 +26,14 @@ use crate::error::{ApiError, ErrorKind};
 use crate::server::Query;
 use crate::server::Shared;
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use signalr_proto::negotiate::{
     ACCESS_TOKEN_QUERY, AvailableTransport, ID_QUERY, LATEST_NEGOTIATE_VERSION,
-    NEGOTIATE_VERSION_QUERY, NegotiateResponse, TransferFormat, TransportType,
-    select_negotiate_version,
+    NEGOTIATE_VERSION_QUERY, NegotiateResponse, STATEFUL_RECONNECT_QUERY, TransferFormat,
+    TransportType, select_negotiate_version,
 };
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -38,8 +41,11 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 /// The hub path; everything under it is routed here.
 const HUB_PATH: &str = "/ExecutionLiveServer/v1";
 
+/// A response body: whole, or an event stream.
+pub(crate) type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+
 /// Serves negotiate and the transports.
-pub(crate) async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub(crate) async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path();
     let rest = path
         .strip_prefix(HUB_PATH)
@@ -47,31 +53,30 @@ pub(crate) async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Respon
         .trim_end_matches('/');
     match rest {
         "/negotiate" => negotiate(&shared, &req),
-        "" => transport(shared, req),
+        "" => transport(shared, req).await,
         _ => text(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
 
-/// The transports endpoint: WebSocket upgrades only.
-fn transport(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let query = Query::parse(req.uri().query());
-    if req.method() == Method::GET && is_websocket_upgrade(req.headers()) {
-        return websocket(shared, req, &query);
+/// The transports endpoint: a WebSocket upgrade, an SSE stream, a long
+/// poll, a POST send or a DELETE.
+async fn transport(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+    match *req.method() {
+        Method::GET if is_websocket_upgrade(req.headers()) => {
+            let query = Query::parse(req.uri().query());
+            websocket(shared, req, &query)
+        }
+        Method::GET if accepts_event_stream(req.headers()) => {
+            http::get(shared, req, http::Kind::ServerSentEvents).await
+        }
+        Method::GET => http::get(shared, req, http::Kind::LongPolling).await,
+        Method::POST => http::post(shared, req).await,
+        Method::DELETE => http::delete(shared, req).await,
+        _ => text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
     }
-    // What an ASP.NET Core endpoint with only WebSockets enabled answers for
-    // an SSE stream, a long poll, a POST send or a DELETE.
-    let what = if accepts_event_stream(req.headers()) {
-        "ServerSentEvents"
-    } else {
-        "LongPolling"
-    };
-    text(
-        StatusCode::NOT_FOUND,
-        &format!("{what} transport not supported by this end point type"),
-    )
 }
 
-fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
     if req.method() != Method::POST {
         return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
     }
@@ -104,22 +109,33 @@ fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Full<Byt
             );
         }
     };
-    let (connection_id, token) = shared.hub.negotiated(shared, key, version);
-    let transports = vec![AvailableTransport {
-        transport: TransportType::WebSockets,
-        transfer_formats: vec![TransferFormat::Text, TransferFormat::Binary],
-    }];
-    json(
-        StatusCode::OK,
-        NegotiateResponse::connect(version, connection_id, token, transports).to_vec(),
-    )
+    // Stateful reconnect needs negotiate v1 (the token is what a reopened
+    // socket presents) and only works over WebSockets, as in ASP.NET Core.
+    let stateful = version >= 1
+        && query
+            .get(STATEFUL_RECONNECT_QUERY)
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let (connection_id, token) = shared.hub.negotiated(shared, key, version, stateful);
+    let transports = vec![
+        AvailableTransport {
+            transport: TransportType::WebSockets,
+            transfer_formats: vec![TransferFormat::Text, TransferFormat::Binary],
+        },
+        AvailableTransport {
+            transport: TransportType::ServerSentEvents,
+            transfer_formats: vec![TransferFormat::Text],
+        },
+        AvailableTransport {
+            transport: TransportType::LongPolling,
+            transfer_formats: vec![TransferFormat::Text, TransferFormat::Binary],
+        },
+    ];
+    let mut response = NegotiateResponse::connect(version, connection_id, token, transports);
+    response.use_stateful_reconnect = stateful;
+    json(StatusCode::OK, response.to_vec())
 }
 
-fn websocket(
-    shared: Arc<Shared>,
-    mut req: Request<Incoming>,
-    query: &Query,
-) -> Response<Full<Bytes>> {
+fn websocket(shared: Arc<Shared>, mut req: Request<Incoming>, query: &Query) -> Response<Body> {
     let headers = req.headers();
     let version_ok = headers
         .get("sec-websocket-version")
@@ -135,30 +151,41 @@ fn websocket(
         Ok(key) => key,
         Err(e) => return api_error(&e),
     };
-    let registry = &shared.hub;
-    let connection_id = match query.get(ID_QUERY) {
-        // skipNegotiation: the connection is born with its socket.
-        None => registry.direct(&shared, key.clone()),
-        Some(token) => match registry.claim(&shared, token, &key) {
-            Ok(id) => id,
-            Err(registry::ClaimError::Unknown) => {
-                return text(StatusCode::NOT_FOUND, "No Connection with that ID");
-            }
-            Err(registry::ClaimError::InUse) => {
-                return text(StatusCode::CONFLICT, "Connection ID already in use");
-            }
-            Err(registry::ClaimError::OtherUser) => {
-                return text(StatusCode::FORBIDDEN, "Forbidden");
-            }
-        },
-    };
     let Ok(accept) = HeaderValue::from_str(&accept) else {
-        registry.remove(&connection_id);
         return text(StatusCode::BAD_REQUEST, "Not a valid WebSocket request");
     };
+    let registry = &shared.hub;
+    let (connection_id, stateful) = match query.get(ID_QUERY) {
+        // skipNegotiation: the connection is born with its socket.
+        None => (registry.direct(&shared, key.clone()), false),
+        Some(token) => match registry.claim(&shared, token, Some(&key)) {
+            Ok(claimed) => (claimed.connection_id, claimed.stateful),
+            // A stateful connection's client reopening its socket: the
+            // waiting session takes it over.
+            Err(registry::ClaimError::InUse)
+                if let Some(session) = registry.reattach(&shared, token, &key) =>
+            {
+                if session.try_send(hyper::upgrade::on(&mut req)).is_err() {
+                    return text(StatusCode::CONFLICT, "Connection ID already in use");
+                }
+                return switching_protocols(accept);
+            }
+            Err(e) => return claim_error(e),
+        },
+    };
     let upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(session::run(shared, upgrade, connection_id, key));
-    let mut resp = Response::new(Full::new(Bytes::new()));
+    tokio::spawn(session::run_websocket(
+        shared,
+        upgrade,
+        connection_id,
+        key,
+        stateful,
+    ));
+    switching_protocols(accept)
+}
+
+fn switching_protocols(accept: HeaderValue) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::new()).boxed());
     *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let h = resp.headers_mut();
     h.insert("upgrade", HeaderValue::from_static("websocket"));
@@ -167,8 +194,31 @@ fn websocket(
     resp
 }
 
+/// What the .NET server answers for a transport request whose `id` it refuses.
+fn claim_error(e: registry::ClaimError) -> Response<Body> {
+    match e {
+        registry::ClaimError::Unknown => text(StatusCode::NOT_FOUND, "No Connection with that ID"),
+        registry::ClaimError::InUse => text(StatusCode::CONFLICT, "Connection ID already in use"),
+        registry::ClaimError::OtherUser => text(StatusCode::FORBIDDEN, "Forbidden"),
+    }
+}
+
+/// The requester's API key when it sent credentials (checked), `None` when
+/// it sent none: the HTTP transports' `id` is itself the secret token.
+fn credentials(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: &Query,
+) -> Result<Option<String>, ApiError> {
+    if headers.contains_key("authorization") || query.get(ACCESS_TOKEN_QUERY).is_some() {
+        authenticate(shared, headers, query).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 /// The API key from `Authorization: Bearer …` or, where clients cannot set
-/// headers (browsers, some WebSocket libraries), the `access_token` query.
+/// headers (browsers, some WebSocket libraries, SSE), the `access_token` query.
 fn authenticate(shared: &Shared, headers: &HeaderMap, query: &Query) -> Result<String, ApiError> {
     match (
         headers.get("authorization").and_then(|v| v.to_str().ok()),
@@ -198,15 +248,15 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains("text/event-stream"))
 }
 
-fn api_error(err: &ApiError) -> Response<Full<Bytes>> {
+fn api_error(err: &ApiError) -> Response<Body> {
     crate::rest::error_reply(err).into_response()
 }
 
-fn json(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
     response(status, "application/json", body)
 }
 
-fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
+fn text(status: StatusCode, body: &str) -> Response<Body> {
     response(
         status,
         "text/plain; charset=utf-8",
@@ -214,12 +264,8 @@ fn text(status: StatusCode, body: &str) -> Response<Full<Bytes>> {
     )
 }
 
-fn response(
-    status: StatusCode,
-    content_type: &'static str,
-    body: Vec<u8>,
-) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
+fn response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());
     *resp.status_mut() = status;
     resp.headers_mut()
         .insert("content-type", HeaderValue::from_static(content_type));

@@ -223,10 +223,14 @@ pub(crate) fn price_update(
     client_id: &str,
     pair: &str,
     size: Decimal,
+    number: u64,
 ) -> Option<HubEnvelope> {
     let mut state = shared.state();
     let clock = state.clock.clone();
-    let quote = state.market.quote(pair, size, &clock).ok()?;
+    let quote = state
+        .market
+        .quote_numbered(pair, size, &clock, Some(number))
+        .ok()?;
     Some(envelope(
         HubChannel::Subscriptions,
         "execution.feeds.priceUpdate",
@@ -253,14 +257,20 @@ fn reply<T: Serialize + ?Sized>(
     )))
 }
 
-/// Adds the hub's in-band `httpStatusCode`/`message` to a result.
-fn with_status<T: Serialize>(value: &T, status: u16, message: &str) -> serde_json::Value {
-    let mut v = serde_json::to_value(value).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("httpStatusCode".into(), status.into());
-        obj.insert("message".into(), message.into());
+/// The hub's in-band `httpStatusCode`/`message`, for data types whose
+/// schema does not name them (the docs show them added to `Payee` and
+/// `PayeeAddress`). Kept as exact JSON in the model's `extra`, never a
+/// `serde_json::Value`, so no number in the reply passes through `f64`.
+fn with_status(
+    mut extra: BTreeMap<String, RawJson>,
+    status: u16,
+    message: &str,
+) -> BTreeMap<String, RawJson> {
+    if let (Ok(s), Ok(m)) = (RawJson::encode(&status), RawJson::encode(message)) {
+        extra.insert("httpStatusCode".to_owned(), s);
+        extra.insert("message".to_owned(), m);
     }
-    v
+    extra
 }
 
 fn call(
@@ -478,8 +488,9 @@ fn call(
                 postal_code: a.string("PostalCode")?,
                 ..Default::default()
             };
-            let payee = state.register_payee(key, req)?;
-            reply(m, cid, &with_status(&payee, 201, "Payee registered"))
+            let mut payee = state.register_payee(key, req)?;
+            payee.extra = with_status(payee.extra, 201, "Payee registered");
+            reply(m, cid, &payee)
         }
         "GetPayeeAddressesPaginated" => {
             let payee = a
@@ -508,8 +519,9 @@ fn call(
                 comment: a.string("Comment")?,
                 ..Default::default()
             };
-            let pa = state.register_payee_address(key, &payee, req)?;
-            reply(m, cid, &with_status(&pa, 201, "Payee address registered"))
+            let mut pa = state.register_payee_address(key, &payee, req)?;
+            pa.extra = with_status(pa.extra, 201, "Payee address registered");
+            reply(m, cid, &pa)
         }
         "TransferFunds" => {
             let req = CreateTransferRequest {
@@ -520,8 +532,12 @@ fn call(
                 description: a.string("Description")?,
                 ..Default::default()
             };
-            let t = state.create_transfer(key, cid, req)?;
-            reply(m, cid, &with_status(&t, 201, "Transfer created"))
+            let t = TransferCreated {
+                http_status_code: Some(201),
+                message: Some("Transfer created".to_owned()),
+                ..state.create_transfer(key, cid, req)?
+            };
+            reply(m, cid, &t)
         }
         "GetTransfersPaginated" => {
             let page = a.offset("StartDate", "EndDate", "Page", "PageSize", Some(30))?;
@@ -545,12 +561,21 @@ fn call(
                 a.int("ExpiryHours")?,
                 a.string("Memo")?,
             )?;
-            reply(m, cid, &with_status(&inv, 201, "Invoice created"))
+            let inv = LightningInvoiceCreated {
+                http_status_code: Some(201),
+                message: Some("Invoice created".to_owned()),
+                ..inv
+            };
+            reply(m, cid, &inv)
         }
         "GetLightningInvoices" => reply(m, cid, &state.invoices(key)),
         "WithdrawLightning" => {
-            let w = state.lightning_withdraw(key, a.string("PaymentRequestHash")?)?;
-            reply(m, cid, &with_status(&w, 201, "Withdrawal created"))
+            let w = LightningWithdrawal {
+                http_status_code: Some(201),
+                message: Some("Withdrawal created".to_owned()),
+                ..state.lightning_withdraw(key, a.string("PaymentRequestHash")?)?
+            };
+            reply(m, cid, &w)
         }
         other => Err(ApiError::invalid(
             "method",
@@ -755,8 +780,8 @@ mod tests {
         let a = Shared::new(Config::default()).unwrap();
         let b = Shared::new(Config::default()).unwrap();
         tokio::time::advance(Duration::from_secs(30)).await;
-        let qa = price_update(&a, "p", "BTCUSDT", Decimal::ONE).unwrap();
-        let qb = price_update(&b, "p", "BTCUSDT", Decimal::ONE).unwrap();
+        let qa = price_update(&a, "p", "BTCUSDT", Decimal::ONE, 1).unwrap();
+        let qb = price_update(&b, "p", "BTCUSDT", Decimal::ONE, 1).unwrap();
         assert_eq!(qa.data, qb.data);
     }
 }

@@ -12,6 +12,8 @@
 
 mod admin;
 mod banking;
+#[cfg(feature = "cli")]
+mod cli;
 mod clock;
 mod config;
 mod error;
@@ -28,6 +30,8 @@ mod state;
 mod trading;
 mod webhooks;
 
+#[cfg(feature = "cli")]
+pub use cli::SandboxArgs;
 pub use clock::Clock;
 pub use config::{ApiKey, Config, PairConfig, RateLimit, SecretPem};
 pub use error::{ApiError, ErrorKind};

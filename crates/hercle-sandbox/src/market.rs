@@ -151,9 +151,22 @@ impl Market {
         size: Decimal,
         clock: &Clock,
     ) -> Result<PriceQuote, ApiError> {
+        self.quote_numbered(pair, size, clock, None)
+    }
+
+    /// A quote whose id ends in `number` (12 hex digits) when given: the
+    /// hub numbers each subscription's updates 1, 2, … this way, so a client
+    /// can see that none was lost or repeated (the id keeps the UUID shape).
+    pub(crate) fn quote_numbered(
+        &mut self,
+        pair: &str,
+        size: Decimal,
+        clock: &Clock,
+        number: Option<u64>,
+    ) -> Result<PriceQuote, ApiError> {
         self.validate_size(pair, size)?;
         let (buy, sell, mid, scale) = self.prices(pair, size, clock)?;
-        let id = self.remember(pair, size, buy, sell);
+        let id = self.remember(pair, size, buy, sell, number);
         Ok(PriceQuote {
             id: Some(id),
             pair: Some(self.pair(pair)?.name.clone()),
@@ -187,7 +200,7 @@ impl Market {
             Side::Sell => sell,
             _ => return Err(ApiError::invalid("side", "Side must be buy or sell")),
         };
-        let id = self.remember(&c.name, size, buy, sell);
+        let id = self.remember(&c.name, size, buy, sell, None);
         Ok(PairSize {
             id: Some(id),
             pair: Some(c.name),
@@ -198,7 +211,14 @@ impl Market {
         })
     }
 
-    fn remember(&mut self, pair: &str, size: Decimal, buy: Decimal, sell: Decimal) -> String {
+    fn remember(
+        &mut self,
+        pair: &str,
+        size: Decimal,
+        buy: Decimal,
+        sell: Decimal,
+        number: Option<u64>,
+    ) -> String {
         let now = Instant::now();
         // Expired ids are swept at most once a second, so the table stays
         // bounded by (quote rate × TTL) without a scan per quote.
@@ -206,7 +226,12 @@ impl Market {
             self.quotes.retain(|_, q| q.expires > now);
             self.next_sweep = now + Duration::from_secs(1);
         }
-        let id = self.ids.uuid();
+        let mut id = self.ids.uuid();
+        if let Some(n) = number {
+            // The last group of a UUID is 12 hex digits.
+            id.truncate(id.len().saturating_sub(12));
+            id.push_str(&format!("{:012x}", n & 0xffff_ffff_ffff));
+        }
         self.quotes.insert(
             id.clone(),
             Quote {

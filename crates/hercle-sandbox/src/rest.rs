@@ -52,45 +52,36 @@ pub(crate) fn handle(shared: &Shared, req: &RestRequest<'_>) -> Reply {
         Ok(k) => k,
         Err(e) => return error_reply(&e),
     };
-    if let Err(e) = shared.rate_limit(&key) {
+    if let Err((e, wait)) = shared.rate_limit(&key) {
         let mut reply = error_reply(&e);
-        reply.headers.push(("retry-after", "1".to_owned()));
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        reply
+            .headers
+            .push(("retry-after", seconds.max(1).to_string()));
         return reply;
     }
-    let idem_key = match (endpoint.idempotent, req.client_id) {
-        (true, Some(cid)) if !cid.is_empty() => {
-            Some(format!("{key}\u{0}{}\u{0}{cid}", endpoint.operation_id))
+    let execute = || {
+        let result = {
+            let mut state = shared.state();
+            let client_id = req.client_id.map_or_else(|| state.new_id(), str::to_owned);
+            dispatch(&mut state, &key, &client_id, endpoint, &params, req)
+        };
+        match result {
+            Ok((status, body)) => Reply {
+                status,
+                body,
+                headers: Vec::new(),
+            },
+            Err(e) => error_reply(&e),
         }
-        _ => None,
     };
-    if let Some(k) = &idem_key
-        && let Some(mut replay) = shared.idempotent_replay(k)
-    {
-        replay
-            .headers
-            .push(("x-sandbox-idempotent-replay", "true".to_owned()));
-        return replay;
+    match (endpoint.idempotent, req.client_id) {
+        (true, Some(cid)) if !cid.is_empty() => {
+            let k = format!("{key}\u{0}{}\u{0}{cid}", endpoint.operation_id);
+            shared.idempotent(k, execute)
+        }
+        _ => execute(),
     }
-    let client_id = req.client_id.map(str::to_owned);
-    let result = {
-        let mut state = shared.state();
-        let client_id = client_id.unwrap_or_else(|| state.new_id());
-        dispatch(&mut state, &key, &client_id, endpoint, &params, req)
-    };
-    let reply = match result {
-        Ok((status, body)) => Reply {
-            status,
-            body,
-            headers: Vec::new(),
-        },
-        Err(e) => error_reply(&e),
-    };
-    if let Some(k) = idem_key
-        && (200..300).contains(&reply.status)
-    {
-        shared.remember_idempotent(k, &reply);
-    }
-    reply
 }
 
 fn body<T: DeserializeOwned + Default>(req: &RestRequest<'_>) -> Result<T, ApiError> {

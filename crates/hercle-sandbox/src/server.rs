@@ -1,7 +1,7 @@
 //! One HTTP listener serving REST (`/api/v1/...`), the hub
 //! (`/ExecutionLiveServer/v1...`) and the admin API (`/_sandbox/...`).
 
-use crate::config::Config;
+use crate::config::{Config, RateLimit};
 use crate::error::{ApiError, ErrorKind};
 use crate::faults::Faults;
 use crate::state::State;
@@ -35,7 +35,7 @@ impl Reply {
         }
     }
 
-    pub(crate) fn into_response(self) -> Response<Full<Bytes>> {
+    pub(crate) fn into_response(self) -> Response<crate::hub::Body> {
         let mut b = Response::builder().status(self.status);
         if !self.headers.iter().any(|(k, _)| *k == "content-type") {
             b = b.header("content-type", "application/json; charset=utf-8");
@@ -43,15 +43,43 @@ impl Reply {
         for (k, v) in &self.headers {
             b = b.header(*k, v);
         }
-        b.body(Full::new(Bytes::from(self.body)))
-            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        b.body(Full::new(Bytes::from(self.body)).boxed())
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()).boxed()))
     }
 }
 
-/// Requests per key in the current one-second window, on tokio time.
+/// One token, in the micro-tokens the buckets count in: integer arithmetic
+/// keeps refills exact at any rate without floats.
+const TOKEN: u64 = 1_000_000;
+
+/// A token bucket per key, on tokio time: `burst` tokens at most, refilled
+/// at `per_second`.
 #[derive(Default)]
 struct Limiter {
-    buckets: HashMap<String, (u32, Instant)>,
+    buckets: HashMap<String, (u64, Instant)>,
+}
+
+impl Limiter {
+    /// Takes one token for `key`, or says how long until one is there.
+    fn take(&mut self, key: &str, limit: RateLimit, now: Instant) -> Result<(), Duration> {
+        let capacity = u64::from(limit.burst.max(1)) * TOKEN;
+        let rate = u64::from(limit.per_second.max(1));
+        let (tokens, since) = self
+            .buckets
+            .entry(key.to_owned())
+            .or_insert((capacity, now));
+        let elapsed = u64::try_from(now.duration_since(*since).as_micros()).unwrap_or(u64::MAX);
+        // micro-tokens gained = elapsed µs × rate tokens/s.
+        *tokens = tokens
+            .saturating_add(elapsed.saturating_mul(rate))
+            .min(capacity);
+        *since = now;
+        if *tokens >= TOKEN {
+            *tokens -= TOKEN;
+            return Ok(());
+        }
+        Err(Duration::from_micros((TOKEN - *tokens).div_ceil(rate)))
+    }
 }
 
 /// State shared by every connection.
@@ -147,41 +175,47 @@ impl Shared {
         }
     }
 
-    pub(crate) fn rate_limit(&self, key: &str) -> Result<(), ApiError> {
+    /// Takes a request token for `key`; on refusal the error carries how
+    /// long until the next token (for `Retry-After`).
+    pub(crate) fn rate_limit(&self, key: &str) -> Result<(), (ApiError, Duration)> {
         let Some(limit) = self.config.rate_limit else {
             return Ok(());
         };
-        let mut limiter = lock(&self.limiter);
-        let now = Instant::now();
-        let window = Duration::from_secs(1);
-        let (used, since) = limiter.buckets.entry(key.to_owned()).or_insert((0, now));
-        // Fixed one-second windows, `burst` requests each (`per_second`
-        // is the sustained rate the window refills to).
-        if now.duration_since(*since) >= window {
-            *used = 0;
-            *since = now;
-        }
-        if *used >= limit.burst.max(limit.per_second) {
-            return Err(ApiError {
-                kind: ErrorKind::RateLimited,
-                code: "rate_limit_exceeded",
-                message: "Too many requests".to_owned(),
-                param: None,
-            });
-        }
-        *used += 1;
-        Ok(())
+        lock(&self.limiter)
+            .take(key, limit, Instant::now())
+            .map_err(|wait| {
+                let err = ApiError {
+                    kind: ErrorKind::RateLimited,
+                    code: "rate_limit_exceeded",
+                    message: "Too many requests".to_owned(),
+                    param: None,
+                };
+                (err, wait)
+            })
     }
 
-    pub(crate) fn idempotent_replay(&self, k: &str) -> Option<Reply> {
+    /// Runs `execute` at most once per idempotency key `k` within the
+    /// window: a repeat, or a request arriving while the first is still
+    /// executing, gets the stored 2xx reply (marked as a replay) instead.
+    /// Check, execution and store happen under one lock, so concurrent
+    /// identical requests cannot both execute; non-2xx replies are not
+    /// stored, as the API documents, so those may be retried.
+    pub(crate) fn idempotent(&self, k: String, execute: impl FnOnce() -> Reply) -> Reply {
         let mut cache = lock(&self.idempotency);
         let window = self.config.idempotency_window;
         cache.retain(|_, (at, _)| at.elapsed() < window);
-        cache.get(k).map(|(_, r)| r.clone())
-    }
-
-    pub(crate) fn remember_idempotent(&self, k: String, reply: &Reply) {
-        lock(&self.idempotency).insert(k, (Instant::now(), reply.clone()));
+        if let Some((_, reply)) = cache.get(&k) {
+            let mut replay = reply.clone();
+            replay
+                .headers
+                .push(("x-sandbox-idempotent-replay", "true".to_owned()));
+            return replay;
+        }
+        let reply = execute();
+        if (200..300).contains(&reply.status) {
+            cache.insert(k, (Instant::now(), reply.clone()));
+        }
+        reply
     }
 }
 
@@ -240,7 +274,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
 pub(crate) async fn serve(
     shared: Arc<Shared>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+) -> Result<Response<crate::hub::Body>, std::convert::Infallible> {
     let path = req.uri().path().to_owned();
     if path.starts_with("/ExecutionLiveServer/v1") {
         return Ok(crate::hub::serve(shared, req).await);
@@ -309,34 +343,64 @@ pub(crate) async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::RateLimit;
 
     #[tokio::test(start_paused = true)]
-    async fn rate_limit_per_key_and_window() {
+    async fn rate_limit_is_a_token_bucket_per_key() {
         let shared = Shared::new(Config {
             rate_limit: Some(RateLimit {
-                per_second: 3,
-                burst: 3,
+                per_second: 2,
+                burst: 5,
             }),
             ..Config::default()
         })
         .unwrap();
-        for _ in 0..3 {
+        for _ in 0..5 {
+            assert!(shared.rate_limit("a").is_ok(), "the burst");
+        }
+        let (err, wait) = shared.rate_limit("a").unwrap_err();
+        assert_eq!(err.status(), 429);
+        assert_eq!(wait, Duration::from_millis(500), "one token at 2/s");
+        assert!(shared.rate_limit("b").is_ok(), "per key");
+        // The sustained rate, not the burst, refills: half a second buys one.
+        tokio::time::advance(Duration::from_millis(500)).await;
+        assert!(shared.rate_limit("a").is_ok());
+        assert!(shared.rate_limit("a").is_err());
+        // A long pause refills up to the burst and no further.
+        tokio::time::advance(Duration::from_secs(60)).await;
+        for _ in 0..5 {
             assert!(shared.rate_limit("a").is_ok());
         }
-        assert_eq!(shared.rate_limit("a").unwrap_err().status(), 429);
-        assert!(shared.rate_limit("b").is_ok(), "per key");
-        tokio::time::advance(Duration::from_secs(1)).await;
-        assert!(shared.rate_limit("a").is_ok(), "a new window");
+        assert!(shared.rate_limit("a").is_err());
     }
 
     #[tokio::test(start_paused = true)]
     async fn idempotency_window_expires() {
         let shared = Shared::new(Config::default()).unwrap();
-        shared.remember_idempotent("k".into(), &Reply::json(201, &"x"));
-        assert!(shared.idempotent_replay("k").is_some());
+        let mut runs = 0;
+        let mut run = || {
+            runs += 1;
+            Reply::json(201, &"x")
+        };
+        assert!(shared.idempotent("k".into(), &mut run).headers.is_empty());
+        let replay = shared.idempotent("k".into(), &mut run);
+        assert_eq!(replay.status, 201);
+        assert!(!replay.headers.is_empty(), "marked as a replay");
         tokio::time::advance(Duration::from_secs(6 * 3600)).await;
-        assert!(shared.idempotent_replay("k").is_none());
+        shared.idempotent("k".into(), &mut run);
+        assert_eq!(runs, 2, "executed again once the window passed");
+    }
+
+    #[test]
+    fn failed_replies_are_not_replayed() {
+        let shared = Shared::new(Config::default()).unwrap();
+        let mut runs = 0;
+        for _ in 0..2 {
+            shared.idempotent("k".into(), || {
+                runs += 1;
+                Reply::json(400, &"bad")
+            });
+        }
+        assert_eq!(runs, 2);
     }
 
     #[test]

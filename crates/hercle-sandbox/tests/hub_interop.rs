@@ -1,14 +1,15 @@
 //! Third-party SignalR clients against the sandbox hub: the official
 //! `@microsoft/signalr` Node client and the Python `signalrcore` client (the
-//! one HercleX's docs recommend). Each script connects, calls GetPairs in
-//! both argument shapes, subscribes to prices, places an order from a
-//! streamed price id, survives an injected drop with automatic reconnect and
-//! subscribes again, printing a `CHECK` line per step.
+//! one HercleX's docs recommend), each forced onto every transport
+//! (WebSockets, Server-Sent Events, long polling). Each script connects,
+//! calls GetPairs in both argument shapes, subscribes to prices, places an
+//! order from a streamed price id, survives an injected drop with automatic
+//! reconnect and subscribes again, printing a `CHECK` line per step.
 //!
 //! Their packages are installed on first use (`npm ci` into
-//! `interop/node/node_modules`, `pip install --target interop/python/.deps`),
-//! so this needs node/npm and python3/pip on PATH and registry access once.
-//! `HERCLE_SKIP_INTEROP=1` skips both, for machines without them.
+//! `interop/node/node_modules`, `pip install --target interop/python/.deps`;
+//! `.ci/run` does it up front), so this needs node/npm and python3/pip on
+//! PATH. A missing peer fails the test: it never passes by skipping.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -40,14 +41,10 @@ fn interop_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("interop")
 }
 
-fn skip() -> bool {
-    std::env::var_os("HERCLE_SKIP_INTEROP").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
 fn run_install(cmd: &mut Command, what: &str) {
     let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run ({e}); set HERCLE_SKIP_INTEROP=1 to skip"));
+        .unwrap_or_else(|e| panic!("{what}: cannot run ({e})"));
     assert!(
         out.status.success(),
         "{what} failed: {}\n{}",
@@ -104,11 +101,28 @@ fn ensure_python_deps() -> PathBuf {
 
 /// Runs a client script against a fresh sandbox; returns its stdout after
 /// checking it exited 0.
-async fn run_client(program: &str, script: &Path, env: &[(&str, &Path)]) -> String {
+async fn run_client(
+    program: &str,
+    script: &Path,
+    transport: &str,
+    env: &[(&str, &Path)],
+) -> String {
     let sandbox = Sandbox::start(Config::default()).await.unwrap();
+    run_script(&sandbox, program, script, &[transport], env).await
+}
+
+/// Runs `script <hub url> <key> <base url> <args…>` against `sandbox`.
+async fn run_script(
+    sandbox: &Sandbox,
+    program: &str,
+    script: &Path,
+    args: &[&str],
+    env: &[(&str, &Path)],
+) -> String {
+    let transport = args.join("-");
     // Files, not pipes: nothing can block on a full pipe while we wait.
     let logs = std::env::temp_dir().join(format!(
-        "hercle-hub-interop-{}-{program}",
+        "hercle-hub-interop-{}-{program}-{transport}",
         std::process::id()
     ));
     std::fs::create_dir_all(&logs).unwrap();
@@ -120,6 +134,7 @@ async fn run_client(program: &str, script: &Path, env: &[(&str, &Path)]) -> Stri
             "sandbox-key".to_owned(),
             sandbox.base_url(),
         ])
+        .args(args)
         .current_dir(script.parent().unwrap())
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&out_path).unwrap())
@@ -127,9 +142,9 @@ async fn run_client(program: &str, script: &Path, env: &[(&str, &Path)]) -> Stri
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap_or_else(|e| {
-        panic!("cannot run {program} ({e}); set HERCLE_SKIP_INTEROP=1 to skip")
-    });
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e})"));
     // The sandbox runs on this runtime's workers while we poll the child.
     let deadline = tokio::time::Instant::now() + SCRIPT_TIMEOUT;
     let status = loop {
@@ -149,11 +164,11 @@ async fn run_client(program: &str, script: &Path, env: &[(&str, &Path)]) -> Stri
     match status {
         Some(s) if s.success() => {}
         Some(s) => panic!(
-            "{program} {} exited with {s}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            "{program} {} ({transport}) exited with {s}\nstdout:\n{stdout}\nstderr:\n{stderr}",
             script.display()
         ),
         None => panic!(
-            "{program} {} timed out\nstdout:\n{stdout}\nstderr:\n{stderr}",
+            "{program} {} ({transport}) timed out\nstdout:\n{stdout}\nstderr:\n{stderr}",
             script.display()
         ),
     }
@@ -176,25 +191,75 @@ fn assert_checks(stdout: &str) {
     assert_eq!(in_order, expected, "stdout:\n{stdout}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn official_node_client() {
-    if skip() {
-        return;
-    }
+async fn official_node_client(transport: &str) {
     let dir = ensure_node_deps();
-    let stdout = run_client("node", &dir.join("client.mjs"), &[]).await;
+    let stdout = run_client("node", &dir.join("client.mjs"), transport, &[]).await;
     assert_checks(&stdout);
-    // The drop was seen as an abnormal close (no Close message, no close frame).
+    // The drop was seen as a lost connection (no Close message).
     assert!(stdout.contains("CHECK reconnecting"), "{stdout}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_signalrcore_client() {
-    if skip() {
-        return;
-    }
+async fn python_signalrcore_client(transport: &str) {
     let dir = ensure_python_deps();
     let deps = dir.join(".deps");
-    let stdout = run_client("python3", &dir.join("client.py"), &[("PYTHONPATH", &deps)]).await;
+    let stdout = run_client(
+        "python3",
+        &dir.join("client.py"),
+        transport,
+        &[("PYTHONPATH", &deps)],
+    )
+    .await;
     assert_checks(&stdout);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_node_client_websockets() {
+    official_node_client("ws").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_node_client_server_sent_events() {
+    official_node_client("sse").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_node_client_long_polling() {
+    official_node_client("lp").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_signalrcore_client_websockets() {
+    python_signalrcore_client("ws").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_signalrcore_client_server_sent_events() {
+    python_signalrcore_client("sse").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_signalrcore_client_long_polling() {
+    python_signalrcore_client("lp").await;
+}
+
+/// Stateful reconnect with the official client: a WebSocket dropped in the
+/// middle of a 1,000-update price stream is reopened, the hub replays what
+/// was not acknowledged, and the application sees updates 1..=1000 each
+/// once, in order, with no reconnect (checked by the script).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn official_node_client_stateful_reconnect_loses_and_repeats_nothing() {
+    let dir = ensure_node_deps();
+    let sandbox = Sandbox::start(Config {
+        price_interval: Duration::from_millis(1),
+        ..Config::default()
+    })
+    .await
+    .unwrap();
+    let stdout = run_script(&sandbox, "node", &dir.join("stateful.mjs"), &["1000"], &[]).await;
+    for step in ["connected", "dropped 500", "every-update-once 1000", "done"] {
+        assert!(
+            stdout.contains(&format!("CHECK {step}")),
+            "{step}: {stdout}"
+        );
+    }
 }

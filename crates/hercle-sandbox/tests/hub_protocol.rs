@@ -35,7 +35,11 @@ async fn negotiate_versions_and_shapes() {
     assert_ne!(v1["connectionId"], v1["connectionToken"]);
     assert_eq!(
         v1["availableTransports"],
-        json!([{"transport":"WebSockets","transferFormats":["Text","Binary"]}])
+        json!([
+            {"transport":"WebSockets","transferFormats":["Text","Binary"]},
+            {"transport":"ServerSentEvents","transferFormats":["Text"]},
+            {"transport":"LongPolling","transferFormats":["Text","Binary"]}
+        ])
     );
 
     // No parameter means version 0: no token, the id doubles as one.
@@ -131,16 +135,26 @@ async fn transport_requests_are_checked() {
             .err(),
         Some(409)
     );
-    // SSE and long polling are not offered.
-    let sse = http(
-        sb.addr(),
-        "GET",
-        &format!("{HUB}?id={token}"),
-        &[("Accept", "text/event-stream"), ("Authorization", &auth)],
-        "",
-    )
-    .await;
-    assert_eq!(sse.status, 404);
+    // A connection with a WebSocket takes no polls, sends or event streams.
+    for (method, accept) in [
+        ("GET", "*/*"),
+        ("GET", "text/event-stream"),
+        ("POST", "*/*"),
+    ] {
+        let r = http(
+            sb.addr(),
+            method,
+            &format!("{HUB}?id={token}"),
+            &[("Accept", accept), ("Authorization", &auth)],
+            "",
+        )
+        .await;
+        assert!(
+            [404, 409].contains(&r.status),
+            "{method} {accept}: {}",
+            r.status
+        );
+    }
     // skipNegotiation, with the key in the query as browsers send it.
     let mut direct = open(sb.addr(), &format!("?access_token={KEY}"), None)
         .await
@@ -558,4 +572,120 @@ async fn fault_stall_goes_silent() {
             allow_reconnect: false
         }
     );
+}
+
+/// `METHOD {hub}?id=…` without credentials (the `id` is the secret).
+async fn transport_request(
+    sb: &Sandbox,
+    method: &str,
+    query: &str,
+    body: &str,
+) -> client::HttpReply {
+    http(sb.addr(), method, &format!("{HUB}{query}"), &[], body).await
+}
+
+#[tokio::test]
+async fn long_polling_follows_the_aspnet_semantics() {
+    let sb = sandbox().await;
+    let (_, token) = negotiate_v1(sb.addr()).await;
+    let id = format!("?id={token}");
+    // Missing and unknown ids.
+    assert_eq!(transport_request(&sb, "GET", "", "").await.status, 400);
+    assert_eq!(
+        transport_request(&sb, "GET", "?id=nope", "").await.status,
+        404
+    );
+    assert_eq!(
+        transport_request(&sb, "POST", "?id=nope", "x").await.status,
+        404
+    );
+    // A handshake POSTed before the first poll is kept (signalrcore's order).
+    let hs = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
+    assert_eq!(transport_request(&sb, "POST", &id, hs).await.status, 200);
+    // The first poll only sets the connection up: 200, empty, at once.
+    let first = transport_request(&sb, "GET", &id, "").await;
+    assert_eq!((first.status, first.body.as_str()), (200, ""));
+    let answer = transport_request(&sb, "GET", &id, "").await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, "{}\u{1e}"));
+    // A blocking call: the envelope and the Completion, one record a poll.
+    let call = "{\"type\":1,\"invocationId\":\"7\",\"target\":\"GetPairs\",\"arguments\":[[\"lp\"]]}\u{1e}";
+    assert_eq!(transport_request(&sb, "POST", &id, call).await.status, 200);
+    let event = transport_request(&sb, "GET", &id, "").await;
+    assert!(event.body.contains("execution.pairs"), "{}", event.body);
+    assert_eq!(event.body.matches('\u{1e}').count(), 1);
+    let done = transport_request(&sb, "GET", &id, "").await;
+    assert_eq!(done.body, "{\"type\":3,\"invocationId\":\"7\"}\u{1e}");
+    // Two polls at once: the newer replaces the held one, which gets 204.
+    let (a, b) = (
+        tokio::spawn(transport_request_owned(sb.addr(), "GET", id.clone())),
+        tokio::spawn(transport_request_owned(sb.addr(), "GET", id.clone())),
+    );
+    let (first_done, _, mut rest) = tokio::time::timeout(
+        Duration::from_secs(10),
+        futures_util::future::select_all([a, b]),
+    )
+    .await
+    .expect("a replaced poll ends at once");
+    assert_eq!(first_done.unwrap(), 204);
+    // DELETE ends the connection: the held poll gets 204, later requests 404.
+    assert_eq!(transport_request(&sb, "DELETE", &id, "").await.status, 202);
+    assert_eq!(rest.pop().unwrap().await.unwrap(), 204);
+    let after = transport_request(&sb, "GET", &id, "").await.status;
+    assert!([204, 404].contains(&after), "{after}");
+    assert_eq!(transport_request(&sb, "POST", &id, "{}").await.status, 404);
+}
+
+async fn transport_request_owned(addr: std::net::SocketAddr, method: &str, query: String) -> u16 {
+    http(addr, method, &format!("{HUB}{query}"), &[], "")
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn server_sent_events_carry_records_as_data_lines() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let sb = sandbox().await;
+    let (_, token) = negotiate_v1(sb.addr()).await;
+    let id = format!("?id={token}");
+    let mut stream = tokio::net::TcpStream::connect(sb.addr()).await.unwrap();
+    let req = format!(
+        "GET {HUB}{id}&access_token={KEY} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut seen = String::new();
+    let mut read_until = async |stream: &mut tokio::net::TcpStream, needle: &str| {
+        let mut buf = [0u8; 4096];
+        while !seen.contains(needle) {
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(n > 0, "stream ended before {needle:?}: {seen}");
+            seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        seen.clone()
+    };
+    let head = read_until(&mut stream, "\r\n\r\n").await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: text/event-stream"),
+        "{head}"
+    );
+    let hs = "{\"protocol\":\"json\",\"version\":1}\u{1e}";
+    assert_eq!(transport_request(&sb, "POST", &id, hs).await.status, 200);
+    read_until(&mut stream, "data: {}\u{1e}\r\n\r\n").await;
+    let call = "{\"type\":1,\"target\":\"GetPairs\",\"arguments\":[[\"sse\"]]}\u{1e}";
+    assert_eq!(transport_request(&sb, "POST", &id, call).await.status, 200);
+    let events = read_until(&mut stream, "execution.pairs").await;
+    assert!(
+        events.contains("data: {\"type\":1,\"target\":\"executionEvents\""),
+        "{events}"
+    );
+    // DELETE ends the connection and with it the event stream (the chunked
+    // body's last chunk).
+    assert_eq!(transport_request(&sb, "DELETE", &id, "").await.status, 202);
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        read_until(&mut stream, "\r\n0\r\n\r\n"),
+    )
+    .await
+    .expect("the stream ends");
 }

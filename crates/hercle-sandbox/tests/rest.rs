@@ -425,6 +425,48 @@ async fn withdrawal_needs_a_whitelisted_address() {
     assert_eq!(balance(&b, "BTC"), d("9.74975"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_identical_withdrawals_execute_once() {
+    let api = std::sync::Arc::new(Api::new(Config::default()).await);
+    let r = api
+        .call(
+            "POST",
+            "/api/v1/addresses/whitelist",
+            Some(r#"{"name":"cold","asset":"BTC","address":"bc1qsandbox","network":"Bitcoin"}"#),
+        )
+        .await;
+    assert_eq!(r.status, 201);
+    let w = r#"{"asset":"BTC","amount":0.1,"address":"bc1qsandbox","network":"Bitcoin"}"#;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(50));
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let (api, barrier) = (api.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let headers = [
+                    ("authorization", "Bearer sandbox-key"),
+                    ("client-id", "same-withdrawal"),
+                ];
+                api.send("POST", "/api/v1/withdrawals", Some(w), &headers)
+                    .await
+            })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for call in calls {
+        let r = call.await.unwrap();
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        bodies.push(r.body);
+    }
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "one answer for all");
+    let b: GetBalancesResponse = api.call("GET", "/api/v1/user/balances", None).await.json();
+    assert_eq!(
+        balance(&b, "BTC"),
+        d("9.8999"),
+        "10 - 0.1 - 0.0001 fee, once"
+    );
+}
+
 #[tokio::test]
 async fn banking_flow_and_cursor_pages() {
     let api = Api::new(Config::default()).await;

@@ -1,14 +1,20 @@
 // The official @microsoft/signalr client against the sandbox hub.
 //
-//   node client.mjs <hub url> <api key> <sandbox base url>
+//   node client.mjs <hub url> <api key> <sandbox base url> [ws|sse|lp]
 //
+// The last argument forces one transport (default: WebSockets).
 // Prints one `CHECK <name>` line per step that worked and exits 0; any
 // failure or the overall deadline exits 1. Run by tests/hub_interop.rs.
 import * as signalR from "@microsoft/signalr";
 
-const [hubUrl, apiKey, baseUrl] = process.argv.slice(2);
-if (!hubUrl || !apiKey || !baseUrl) {
-  console.error("usage: node client.mjs <hub url> <api key> <sandbox base url>");
+const [hubUrl, apiKey, baseUrl, transportName = "ws"] = process.argv.slice(2);
+const transports = {
+  ws: signalR.HttpTransportType.WebSockets,
+  sse: signalR.HttpTransportType.ServerSentEvents,
+  lp: signalR.HttpTransportType.LongPolling,
+};
+if (!hubUrl || !apiKey || !baseUrl || !(transportName in transports)) {
+  console.error("usage: node client.mjs <hub url> <api key> <sandbox base url> [ws|sse|lp]");
   process.exit(2);
 }
 
@@ -46,7 +52,7 @@ function deliver(channel, raw) {
 const dataOf = (env) => (typeof env.data === "string" ? JSON.parse(env.data) : env.data);
 
 const connection = new signalR.HubConnectionBuilder()
-  .withUrl(hubUrl, { accessTokenFactory: () => apiKey })
+  .withUrl(hubUrl, { accessTokenFactory: () => apiKey, transport: transports[transportName] })
   // Short delays: the test drops the connection on purpose.
   .withAutomaticReconnect([0, 200, 1000, 2000])
   .configureLogging(signalR.LogLevel.Warning)

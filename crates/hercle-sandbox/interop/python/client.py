@@ -1,7 +1,9 @@
 """The signalrcore client (the one HercleX's docs recommend) against the
 sandbox hub.
 
-    python client.py <hub url> <api key> <sandbox base url>
+    python client.py <hub url> <api key> <sandbox base url> [ws|sse|lp]
+
+The last argument forces one transport (default: WebSockets).
 
 Prints one ``CHECK <name>`` line per step that worked and exits 0; any
 failure or the overall deadline exits 1. Run by tests/hub_interop.rs.
@@ -16,6 +18,13 @@ import threading
 import urllib.request
 
 from signalrcore.hub_connection_builder import HubConnectionBuilder
+from signalrcore.types import HttpTransportType
+
+TRANSPORTS = {
+    "ws": HttpTransportType.web_sockets,
+    "sse": HttpTransportType.server_sent_events,
+    "lp": HttpTransportType.long_polling,
+}
 
 DEADLINE_S = 60
 WAIT_S = 10
@@ -32,10 +41,11 @@ def fail(why):
 
 
 def main():
-    if len(sys.argv) != 4:
-        print("usage: client.py <hub url> <api key> <sandbox base url>", file=sys.stderr)
+    if len(sys.argv) not in (4, 5) or sys.argv[4:5] not in ([], ["ws"], ["sse"], ["lp"]):
+        print("usage: client.py <hub url> <api key> <sandbox base url> [ws|sse|lp]", file=sys.stderr)
         sys.exit(2)
-    hub_url, api_key, base_url = sys.argv[1:]
+    hub_url, api_key, base_url = sys.argv[1:4]
+    transport = TRANSPORTS[sys.argv[4] if len(sys.argv) == 5 else "ws"]
     watchdog = threading.Timer(DEADLINE_S, lambda: fail("deadline exceeded"))
     watchdog.daemon = True
     watchdog.start()
@@ -71,7 +81,7 @@ def main():
     reconnected = threading.Event()
     hub = (
         HubConnectionBuilder()
-        .with_url(hub_url, options={"access_token_factory": lambda: api_key})
+        .with_url(hub_url, options={"access_token_factory": lambda: api_key, "transport": transport})
         .configure_logging(logging.ERROR)
         .with_automatic_reconnect(
             {"type": "raw", "keep_alive_interval": 10, "reconnect_interval": 1, "max_attempts": 10}
@@ -121,9 +131,16 @@ def main():
     hub.send("UnsubscribePairPriceChannel", [["py-sub", "BTCUSDT", 0.01]])
 
     # Injected drop of every connection (this sandbox only serves us).
+    # signalrcore's long-polling client swallows every poll error, 404
+    # included, so it never notices a dropped connection (its reconnect
+    # waits for the polling thread to end); there the sandbox closes the
+    # connection with a Close message that allows reconnecting instead.
+    fault = {"action": "drop"}
+    if transport is HttpTransportType.long_polling:
+        fault = {"action": "close", "allowReconnect": True}
     req = urllib.request.Request(
         f"{base_url}/_sandbox/faults/hub",
-        data=json.dumps({"action": "drop"}).encode(),
+        data=json.dumps(fault).encode(),
         headers={"content-type": "application/json"},
         method="POST",
     )

@@ -6,6 +6,7 @@
 //! entry remembers the sandbox that created it, so a token from one sandbox
 //! is unknown to another running in the same process.
 
+use super::http::HttpHandle;
 use crate::server::Shared;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -17,6 +18,15 @@ use tokio::time::Instant;
 /// How long a negotiated connection waits for its transport before it is
 /// forgotten (the .NET server's `DisconnectTimeout` default).
 const PENDING_TTL: Duration = Duration::from_secs(15);
+
+/// A connection a transport has just taken over.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Claimed {
+    pub(super) connection_id: String,
+    pub(super) key: String,
+    pub(super) early: Vec<bytes::Bytes>,
+    pub(super) stateful: bool,
+}
 
 /// Why a transport request's `id` is refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,8 +43,19 @@ struct Entry {
     owner: Weak<Shared>,
     connection_id: String,
     key: String,
-    /// `Some(negotiated at)` until a socket claims it.
+    /// `Some(negotiated at)` until a transport claims it.
     pending_since: Option<Instant>,
+    /// How POSTs, polls and DELETEs reach an SSE or long-polling connection.
+    http: Option<HttpHandle>,
+    /// Records POSTed before the transport's first request (signalrcore
+    /// sends its handshake before its first poll); the .NET server buffers
+    /// them in the connection's pipe, created at negotiate.
+    early: Vec<bytes::Bytes>,
+    /// Negotiated with `useStatefulReconnect=true`.
+    stateful: bool,
+    /// Set by a stateful session: where a WebSocket reopened with the same
+    /// token goes, so the session resumes instead of a new one starting.
+    reattach: Option<tokio::sync::mpsc::Sender<hyper::upgrade::OnUpgrade>>,
 }
 
 #[derive(Default)]
@@ -71,6 +92,7 @@ impl Registry {
         shared: &Arc<Shared>,
         key: String,
         version: u32,
+        stateful: bool,
     ) -> (String, String) {
         let mut inner = self.lock();
         // Forget connections that never came and sandboxes that are gone.
@@ -100,6 +122,10 @@ impl Registry {
                 connection_id: id.clone(),
                 key,
                 pending_since: Some(now),
+                http: None,
+                early: Vec::new(),
+                stateful,
+                reattach: None,
             },
         );
         (id, token)
@@ -117,18 +143,24 @@ impl Registry {
                 connection_id: id.clone(),
                 key,
                 pending_since: None,
+                http: None,
+                early: Vec::new(),
+                stateful: false,
+                reattach: None,
             },
         );
         id
     }
 
-    /// A socket for a negotiated connection; returns its public id.
+    /// A transport for a negotiated connection; returns its public id, the
+    /// API key it was negotiated with and the records POSTed so far. `key`
+    /// is the requester's, when it sent credentials.
     pub(super) fn claim(
         &self,
         shared: &Arc<Shared>,
         token: &str,
-        key: &str,
-    ) -> Result<String, ClaimError> {
+        key: Option<&str>,
+    ) -> Result<Claimed, ClaimError> {
         let mut inner = self.lock();
         let entry = inner.by_token.get_mut(token).ok_or(ClaimError::Unknown)?;
         let owner_ok = entry
@@ -145,11 +177,99 @@ impl Registry {
         if entry.pending_since.is_none() {
             return Err(ClaimError::InUse);
         }
-        if entry.key != key {
+        if key.is_some_and(|k| k != entry.key) {
             return Err(ClaimError::OtherUser);
         }
         entry.pending_since = None;
-        Ok(entry.connection_id.clone())
+        Ok(Claimed {
+            connection_id: entry.connection_id.clone(),
+            key: entry.key.clone(),
+            early: std::mem::take(&mut entry.early),
+            stateful: entry.stateful,
+        })
+    }
+
+    /// Lets a stateful session take WebSockets reopened with its token.
+    pub(super) fn accept_reattach(
+        &self,
+        connection_id: &str,
+        to: tokio::sync::mpsc::Sender<hyper::upgrade::OnUpgrade>,
+    ) {
+        let mut inner = self.lock();
+        let Some(token) = inner.token_of.get(connection_id).cloned() else {
+            return;
+        };
+        if let Some(entry) = inner.by_token.get_mut(&token) {
+            entry.reattach = Some(to);
+        }
+    }
+
+    /// Where a WebSocket reopened for a live stateful connection goes, if
+    /// `token` names one of `key`'s.
+    pub(super) fn reattach(
+        &self,
+        shared: &Arc<Shared>,
+        token: &str,
+        key: &str,
+    ) -> Option<tokio::sync::mpsc::Sender<hyper::upgrade::OnUpgrade>> {
+        let inner = self.lock();
+        let entry = inner.by_token.get(token)?;
+        let owner_ok = entry
+            .owner
+            .upgrade()
+            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        (owner_ok && entry.key == key)
+            .then(|| entry.reattach.clone())
+            .flatten()
+    }
+
+    /// Buffers a POST for a negotiated connection whose transport has not
+    /// started yet; `false` when there is no such connection.
+    pub(super) fn post_early(&self, shared: &Arc<Shared>, token: &str, body: bytes::Bytes) -> bool {
+        let mut inner = self.lock();
+        let Some(entry) = inner.by_token.get_mut(token) else {
+            return false;
+        };
+        let live = entry
+            .owner
+            .upgrade()
+            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        if !live || entry.pending_since.is_none() {
+            return false;
+        }
+        entry.early.push(body);
+        true
+    }
+
+    /// Makes a claimed connection reachable by the HTTP transports' requests.
+    pub(super) fn attach_http(&self, connection_id: &str, handle: HttpHandle) {
+        let mut inner = self.lock();
+        let Some(token) = inner.token_of.get(connection_id).cloned() else {
+            return;
+        };
+        if let Some(entry) = inner.by_token.get_mut(&token) {
+            entry.http = Some(handle);
+        }
+    }
+
+    /// The live SSE or long-polling connection with this token.
+    pub(super) fn http(&self, shared: &Arc<Shared>, token: &str) -> Option<HttpHandle> {
+        let inner = self.lock();
+        let entry = inner.by_token.get(token)?;
+        let owner_ok = entry
+            .owner
+            .upgrade()
+            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        owner_ok.then(|| entry.http.clone()).flatten()
+    }
+
+    /// Whether this token names a negotiated connection still waiting for
+    /// its transport.
+    pub(super) fn is_pending(&self, token: &str) -> bool {
+        self.lock()
+            .by_token
+            .get(token)
+            .is_some_and(|e| e.pending_since.is_some())
     }
 
     /// Forgets a connection whose socket is gone.
@@ -191,17 +311,43 @@ mod tests {
         let shared = Shared::new(crate::Config::default()).unwrap();
         let other = Shared::new(crate::Config::default()).unwrap();
         let r = Registry::new();
-        let (v0, same) = r.negotiated(&shared, "k".into(), 0);
+        let (v0, same) = r.negotiated(&shared, "k".into(), 0, false);
         assert_eq!(v0, same);
-        assert_eq!(r.claim(&shared, &v0, "k"), Ok(v0.clone()));
-        let (id, token) = r.negotiated(&shared, "k".into(), 1);
-        assert_eq!(r.claim(&other, &token, "k"), Err(ClaimError::Unknown));
-        assert_eq!(r.claim(&shared, &token, "x"), Err(ClaimError::OtherUser));
-        assert_eq!(r.claim(&shared, &token, "k"), Ok(id.clone()));
-        assert_eq!(r.claim(&shared, &token, "k"), Err(ClaimError::InUse));
+        let id_of = |c: Result<Claimed, ClaimError>| c.map(|c| c.connection_id);
+        assert_eq!(id_of(r.claim(&shared, &v0, Some("k"))), Ok(v0.clone()));
+        let (id, token) = r.negotiated(&shared, "k".into(), 1, false);
+        assert_eq!(
+            id_of(r.claim(&other, &token, Some("k"))),
+            Err(ClaimError::Unknown)
+        );
+        assert_eq!(
+            id_of(r.claim(&shared, &token, Some("x"))),
+            Err(ClaimError::OtherUser)
+        );
+        assert!(r.post_early(&shared, &token, bytes::Bytes::from_static(b"hs")));
+        let claimed = r.claim(&shared, &token, None).unwrap();
+        assert_eq!(
+            (claimed.connection_id.as_str(), claimed.key.as_str()),
+            (id.as_str(), "k")
+        );
+        assert_eq!(claimed.early, [bytes::Bytes::from_static(b"hs")]);
+        assert!(
+            !r.post_early(&shared, &token, bytes::Bytes::new()),
+            "live: not early"
+        );
+        assert_eq!(
+            id_of(r.claim(&shared, &token, Some("k"))),
+            Err(ClaimError::InUse)
+        );
         // The public id is not a token.
-        assert_eq!(r.claim(&shared, &id, "k"), Err(ClaimError::Unknown));
+        assert_eq!(
+            id_of(r.claim(&shared, &id, Some("k"))),
+            Err(ClaimError::Unknown)
+        );
         r.remove(&id);
-        assert_eq!(r.claim(&shared, &token, "k"), Err(ClaimError::Unknown));
+        assert_eq!(
+            id_of(r.claim(&shared, &token, Some("k"))),
+            Err(ClaimError::Unknown)
+        );
     }
 }

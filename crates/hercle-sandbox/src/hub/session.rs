@@ -1,6 +1,9 @@
-//! One hub connection over a WebSocket, from handshake to close.
+//! One hub connection, from handshake to close, over any transport: a
+//! WebSocket, or Server-Sent Events / long polling with HTTP POST sends
+//! ([`super::http`]). The transport is a [`Link`]; everything above it
+//! (handshake, keep-alive, dispatch, price streams, faults) is shared.
 //!
-//! A single task owns the socket and decides everything in one `select!`:
+//! A single task owns the link and decides everything in one `select!`:
 //! frames from the client, records queued by the connection's price streams,
 //! the keep-alive and client-timeout deadlines, and injected faults. Owning
 //! the socket in one place keeps the order of what is sent obvious (an
@@ -19,9 +22,9 @@ use rust_decimal::Decimal;
 use serde_json::value::RawValue;
 use signalr_proto::{
     DOTNET_SERVER_MAX_MESSAGE_SIZE, Decoder, HubMessage, JSON_PROTOCOL, MAX_PROTOCOL_VERSION,
-    encode,
+    RECORD_SEPARATOR, encode,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
@@ -38,6 +41,15 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// The .NET server's transport send timeout: a client that stops reading
 /// is cut off instead of pinning the connection's memory forever.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest total of unacknowledged records before sends wait (the .NET
+/// `StatefulReconnectBufferSize`).
+const STATEFUL_BUFFER: usize = 100_000;
+/// Acks are sent at most this often, as the JS client does.
+const ACK_INTERVAL: Duration = Duration::from_secs(1);
+/// How long an ended long-polling connection waits for its last poll, and a
+/// stateful connection for its client to reopen the socket (the .NET
+/// server's `DisconnectTimeout`).
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long to wait for the client's answer to our WebSocket close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest WebSocket message read; hub records are capped lower (32 KiB,
@@ -53,56 +65,24 @@ const EXECUTION_EVENTS: &str = "executionEvents";
 /// Client method for the price feed.
 const SUBSCRIPTIONS: &str = "subscriptions";
 
-type Socket = WebSocketStream<TokioIo<Upgraded>>;
+pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Serves one connection whose upgrade was just accepted.
-pub(super) async fn run(
+/// Serves one WebSocket connection whose upgrade was just accepted;
+/// `stateful` when negotiate agreed to stateful reconnect.
+pub(super) async fn run_websocket(
     shared: Arc<Shared>,
     upgrade: OnUpgrade,
     connection_id: String,
     key: String,
+    stateful: bool,
 ) {
     // Subscribed before anything can fail, so every live connection counts
     // as reached by a fault.
     let faults = shared.hub_faults.subscribe();
     match upgrade.await {
         Ok(upgraded) => {
-            // tungstenite reserves 128 KiB per direction by default; hub
-            // records are small, so small buffers keep a thousand idle
-            // connections cheap. Writes go out at once (every send flushes)
-            // and what may pile up for a slow reader is capped.
-            let config = WebSocketConfig::default()
-                .read_buffer_size(READ_BUFFER)
-                .write_buffer_size(0)
-                .max_write_buffer_size(MAX_WS_MESSAGE)
-                .max_message_size(Some(MAX_WS_MESSAGE))
-                .max_frame_size(Some(MAX_WS_MESSAGE));
-            let ws = WebSocketStream::from_raw_socket(
-                TokioIo::new(upgraded),
-                Role::Server,
-                Some(config),
-            )
-            .await;
-            let (out_tx, out_rx) = mpsc::channel(OUTBOX);
-            let now = Instant::now();
-            let mut session = Session {
-                shared,
-                ws,
-                connection_id,
-                key,
-                decoder: Decoder::with_max_message_size(DOTNET_SERVER_MAX_MESSAGE_SIZE),
-                faults,
-                out_tx,
-                out_rx,
-                streams: HashMap::new(),
-                tasks: JoinSet::new(),
-                last_sent: now,
-                last_received: now,
-                stalled: false,
-            };
-            let end = session.serve().await;
-            tracing::debug!(connection = %session.connection_id, ?end, "hub connection ended");
-            session.shared.hub.remove(&session.connection_id);
+            let link = Link::Ws(Box::new(websocket(upgraded).await));
+            run_link(shared, faults, link, connection_id, key, stateful).await;
         }
         Err(e) => {
             tracing::debug!(connection = %connection_id, "upgrade failed: {e}");
@@ -111,10 +91,160 @@ pub(super) async fn run(
     }
 }
 
+async fn websocket(upgraded: Upgraded) -> Socket {
+    // tungstenite reserves 128 KiB per direction by default; hub records
+    // are small, so small buffers keep a thousand idle connections cheap.
+    // Writes go out at once (every send flushes) and what may pile up for
+    // a slow reader is capped.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WS_MESSAGE)
+        .max_message_size(Some(MAX_WS_MESSAGE))
+        .max_frame_size(Some(MAX_WS_MESSAGE));
+    WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await
+}
+
+/// Serves one connection over `link` until it ends.
+pub(super) async fn run_link(
+    shared: Arc<Shared>,
+    faults: broadcast::Receiver<HubFault>,
+    link: Link,
+    connection_id: String,
+    key: String,
+    stateful: bool,
+) {
+    let (out_tx, out_rx) = mpsc::channel(OUTBOX);
+    let now = Instant::now();
+    let mut session = Session {
+        shared,
+        link,
+        connection_id,
+        key,
+        decoder: Decoder::with_max_message_size(DOTNET_SERVER_MAX_MESSAGE_SIZE),
+        faults,
+        out_tx,
+        out_rx,
+        streams: HashMap::new(),
+        tasks: JoinSet::new(),
+        last_sent: now,
+        last_received: now,
+        stalled: false,
+        stateful_negotiated: stateful,
+        stateful: None,
+    };
+    let end = session.serve().await;
+    tracing::debug!(connection = %session.connection_id, ?end, "hub connection ended");
+    if session.link.sends_pings() {
+        session.shared.hub.remove(&session.connection_id);
+    } else {
+        // Long polling: what was sent last (a Close, say) waits for the next
+        // poll, which forgets the connection once it is drained; one that
+        // never comes is forgotten after the .NET DisconnectTimeout.
+        let (shared, id) = (Arc::clone(&session.shared), session.connection_id.clone());
+        drop(session);
+        tokio::spawn(async move {
+            tokio::time::sleep(DISCONNECT_TIMEOUT).await;
+            shared.hub.remove(&id);
+        });
+    }
+}
+
+/// What a link delivered.
+pub(super) enum Inbound {
+    /// Hub protocol bytes (a text or binary frame, a POST body).
+    Data(bytes::Bytes),
+    /// Proof of life without data (a long poll in progress).
+    Activity,
+    /// Nothing the hub protocol sees (WebSocket control frames).
+    Ignored,
+    /// The client went away or ended the connection.
+    Closed,
+}
+
+/// A connection's transport.
+pub(super) enum Link {
+    /// Full duplex, JSON records in text frames.
+    Ws(Box<Socket>),
+    /// Server-Sent Events or long polling down, HTTP POST up.
+    Http(super::http::HttpLink),
+    /// Cut by an injected drop; a stateful session may get a new one.
+    Gone,
+}
+
+impl Link {
+    /// The next thing from the client; cancel-safe.
+    async fn next(&mut self) -> Inbound {
+        match self {
+            Link::Ws(ws) => match ws.next().await {
+                Some(Ok(Message::Text(text))) => Inbound::Data(bytes::Bytes::from(text)),
+                // The .NET server reads binary frames as the same byte stream.
+                Some(Ok(Message::Binary(bytes))) => Inbound::Data(bytes),
+                // WebSocket pings are answered by tungstenite; like the .NET
+                // server, they do not count as client activity.
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
+                    Inbound::Ignored
+                }
+                // tungstenite has queued the closing handshake's reply; it is
+                // flushed when the stream is polled or dropped.
+                Some(Ok(Message::Close(_))) | None => Inbound::Closed,
+                Some(Err(e)) => {
+                    tracing::debug!("socket error: {e}");
+                    Inbound::Closed
+                }
+            },
+            Link::Http(http) => http.next().await,
+            Link::Gone => Inbound::Closed,
+        }
+    }
+
+    /// Sends records (JSON text and 0x1E separators).
+    async fn send(&mut self, text: String) -> Result<(), String> {
+        match self {
+            Link::Ws(ws) => ws
+                .send(Message::text(text))
+                .await
+                .map_err(|e| e.to_string()),
+            Link::Http(http) => http.send(text).await,
+            Link::Gone => Err("the transport was dropped".to_owned()),
+        }
+    }
+
+    /// Ends the transport in its orderly way.
+    async fn close(&mut self) {
+        match self {
+            // The WebSocket closing handshake (status 1000), bounded in time.
+            Link::Ws(ws) => {
+                let frame = CloseFrame {
+                    code: CloseCode::Normal,
+                    reason: "".into(),
+                };
+                let _ = timeout(CLOSE_TIMEOUT, async {
+                    if ws.close(Some(frame)).await.is_ok() {
+                        // Wait for the client's close frame, ignoring anything else.
+                        while let Some(Ok(_)) = ws.next().await {}
+                    }
+                })
+                .await;
+            }
+            Link::Http(http) => http.close(),
+            Link::Gone => {}
+        }
+    }
+
+    /// Long polling has inherent keep-alive: every poll proves the client
+    /// is there and returns whatever is queued, so no Pings are sent.
+    fn sends_pings(&self) -> bool {
+        !matches!(self, Link::Http(http) if http.is_long_polling())
+    }
+}
+
 /// Why a connection ended.
 #[derive(Debug)]
 enum End {
-    /// The client closed (hub Close or WebSocket close) or vanished.
+    /// The client sent a hub Close.
+    ClientClosed,
+    /// The transport ended (WebSocket close, EOF, error) without a hub Close.
     Client,
     /// The handshake failed or timed out.
     Handshake,
@@ -124,8 +254,10 @@ enum End {
     Protocol,
     /// Writing failed or timed out.
     Send,
-    /// An injected drop or close.
+    /// An injected close.
     Fault,
+    /// An injected drop: the transport died, as in a network failure.
+    Dropped,
 }
 
 /// A price stream's identity: resubscribing replaces rather than duplicates.
@@ -138,7 +270,7 @@ struct StreamKey {
 
 struct Session {
     shared: Arc<Shared>,
-    ws: Socket,
+    link: Link,
     connection_id: String,
     key: String,
     decoder: Decoder,
@@ -153,6 +285,70 @@ struct Session {
     last_received: Instant,
     /// Stall fault: nothing at all is sent any more.
     stalled: bool,
+    /// Negotiate agreed to stateful reconnect; it is on once the handshake
+    /// asks for protocol version 2.
+    stateful_negotiated: bool,
+    stateful: Option<Stateful>,
+}
+
+/// Stateful reconnect (ASP.NET Core 8): both sides number their trackable
+/// messages 1, 2, … for the life of the connection, keep what they sent
+/// until the peer acknowledges it, and after a transport drop replay it on
+/// a new socket opened with the same token, announced by a Sequence.
+struct Stateful {
+    /// Id of the next trackable record sent.
+    next_out: u64,
+    /// Sent, not yet acknowledged: (id, record with its 0x1E).
+    unacked: VecDeque<(u64, Vec<u8>)>,
+    unacked_bytes: usize,
+    /// Id the next trackable record received will have.
+    next_in: u64,
+    /// Highest id received and processed; repeats up to it are dropped.
+    processed: u64,
+    /// An Ack is owed, due then.
+    ack_at: Option<Instant>,
+    /// Sockets reopened with this connection's token.
+    reattach: mpsc::Receiver<OnUpgrade>,
+}
+
+impl Stateful {
+    fn acknowledged(&mut self, id: u64) {
+        while self.unacked.front().is_some_and(|(i, _)| *i <= id) {
+            if let Some((_, record)) = self.unacked.pop_front() {
+                self.unacked_bytes -= record.len();
+            }
+        }
+    }
+
+    /// Numbers and keeps the trackable records of a send.
+    fn track(&mut self, records: &[u8]) {
+        for record in records.split_inclusive(|b| *b == RECORD_SEPARATOR) {
+            let body = record.strip_suffix(&[RECORD_SEPARATOR]).unwrap_or(record);
+            let trackable = signalr_proto::parse_message(body)
+                .ok()
+                .flatten()
+                .is_some_and(|m| m.is_trackable());
+            if trackable {
+                self.unacked.push_back((self.next_out, record.to_vec()));
+                self.unacked_bytes += record.len();
+                self.next_out += 1;
+            }
+        }
+    }
+
+    /// Whether a received record is new (and counts it); repeats of
+    /// already processed ids after a replay are not.
+    fn received(&mut self) -> bool {
+        let id = self.next_in;
+        self.next_in += 1;
+        if id <= self.processed {
+            return false;
+        }
+        self.processed = id;
+        self.ack_at
+            .get_or_insert_with(|| Instant::now() + ACK_INTERVAL);
+        true
+    }
 }
 
 /// What one decoded record asks the connection to do.
@@ -173,6 +369,8 @@ enum Action {
 enum FaultOutcome {
     Continue,
     End,
+    /// The transport is cut without a word.
+    Drop,
 }
 
 impl Session {
@@ -185,7 +383,42 @@ impl Session {
         if let Err(end) = self.drain_decoder().await {
             return end;
         }
-        self.main_loop().await
+        loop {
+            let end = self.main_loop().await;
+            // A stateful connection outlives a failed transport for a while.
+            if matches!(end, End::Client | End::Send | End::Dropped) && self.resume().await {
+                continue;
+            }
+            return end;
+        }
+    }
+
+    /// Waits for the client to reopen the socket of a stateful connection,
+    /// then announces and replays what it has not acknowledged.
+    async fn resume(&mut self) -> bool {
+        let Some(st) = self.stateful.as_mut() else {
+            return false;
+        };
+        let upgrade = match timeout(DISCONNECT_TIMEOUT, st.reattach.recv()).await {
+            Ok(Some(upgrade)) => upgrade,
+            _ => return false,
+        };
+        let Ok(upgraded) = upgrade.await else {
+            return false;
+        };
+        self.link = Link::Ws(Box::new(websocket(upgraded).await));
+        // A record cut off by the drop is gone with its socket.
+        self.decoder = Decoder::with_max_message_size(DOTNET_SERVER_MAX_MESSAGE_SIZE);
+        self.stalled = false;
+        self.last_received = Instant::now();
+        let first = st.unacked.front().map_or(st.next_out, |(id, _)| *id);
+        let mut out = Vec::new();
+        encode::sequence(&mut out, first);
+        for (_, record) in &st.unacked {
+            out.extend_from_slice(record);
+        }
+        tracing::debug!(connection = %self.connection_id, first, "stateful reconnect: replaying");
+        self.transmit(out).await.is_ok()
     }
 
     async fn handshake(&mut self) -> Result<(), End> {
@@ -201,7 +434,22 @@ impl Session {
                     "The server does not support version {} of the '{}' protocol.",
                     req.version, req.protocol
                 ))),
-                Ok(Some(_)) => Some(Ok(())),
+                Ok(Some(req)) => {
+                    if req.version >= 2 && self.stateful_negotiated {
+                        let (tx, rx) = mpsc::channel(1);
+                        self.shared.hub.accept_reattach(&self.connection_id, tx);
+                        self.stateful = Some(Stateful {
+                            next_out: 1,
+                            unacked: VecDeque::new(),
+                            unacked_bytes: 0,
+                            next_in: 1,
+                            processed: 0,
+                            ack_at: None,
+                            reattach: rx,
+                        });
+                    }
+                    Some(Ok(()))
+                }
                 Err(e) => Some(Err(format!("Handshake failed: {e}"))),
             };
             match response {
@@ -221,13 +469,15 @@ impl Session {
                 None => {}
             }
             tokio::select! {
-                frame = self.ws.next() => {
-                    let Some(bytes) = self.on_frame(frame)? else { continue };
+                inbound = self.link.next() => {
+                    let Some(bytes) = self.on_inbound(inbound)? else { continue };
                     self.decoder.push(&bytes);
                 }
                 fault = self.faults.recv() => {
-                    if let FaultOutcome::End = self.on_fault(fault).await {
-                        return Err(End::Fault);
+                    match self.on_fault(fault).await {
+                        FaultOutcome::Continue => {}
+                        FaultOutcome::End => return Err(End::Fault),
+                        FaultOutcome::Drop => return Err(End::Dropped),
                     }
                 }
                 () = sleep_until(deadline) => {
@@ -244,9 +494,11 @@ impl Session {
     async fn main_loop(&mut self) -> End {
         let keep_alive = self.shared.config.keep_alive;
         let client_timeout = self.shared.config.client_timeout;
+        let pings = self.link.sends_pings();
         loop {
             let ping_at = self.last_sent + keep_alive;
             let timeout_at = self.last_received + client_timeout;
+            let ack_at = self.stateful.as_ref().and_then(|st| st.ack_at);
             // Biased, in this order: a fault acts at once; records the
             // streams already produced go out before anything read later is
             // answered (so a reply is a barrier for earlier updates); reads
@@ -254,17 +506,24 @@ impl Session {
             tokio::select! {
                 biased;
                 fault = self.faults.recv() => {
-                    if let FaultOutcome::End = self.on_fault(fault).await {
-                        return End::Fault;
+                    match self.on_fault(fault).await {
+                        FaultOutcome::Continue => {}
+                        FaultOutcome::End => return End::Fault,
+                        FaultOutcome::Drop => {
+                            // Cut the transport now: a resumed session
+                            // replaces it, and a drop must not linger.
+                            self.link = Link::Gone;
+                            return End::Dropped;
+                        }
                     }
                 }
-                Some(record) = self.out_rx.recv() => {
+                Some(record) = self.out_rx.recv(), if self.may_send() => {
                     if let Err(end) = self.send(record).await {
                         return end;
                     }
                 }
-                frame = self.ws.next() => {
-                    let bytes = match self.on_frame(frame) {
+                inbound = self.link.next() => {
+                    let bytes = match self.on_inbound(inbound) {
                         Ok(Some(bytes)) => bytes,
                         Ok(None) => continue,
                         Err(end) => return end,
@@ -274,8 +533,13 @@ impl Session {
                         return end;
                     }
                 }
+                () = sleep_until(ack_at.unwrap_or(timeout_at)), if ack_at.is_some() => {
+                    if let Err(end) = self.send_ack().await {
+                        return end;
+                    }
+                }
                 // A stalled connection sends nothing, pings included.
-                () = sleep_until(ping_at), if !self.stalled => {
+                () = sleep_until(ping_at), if pings && !self.stalled => {
                     let mut out = Vec::new();
                     encode::ping(&mut out);
                     if let Err(end) = self.send(out).await {
@@ -295,32 +559,20 @@ impl Session {
         }
     }
 
-    /// The payload of a data frame (and the receive clock reset), `None` for
-    /// control frames, `Err` when the socket is done.
-    fn on_frame(
-        &mut self,
-        frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    ) -> Result<Option<bytes::Bytes>, End> {
-        match frame {
-            Some(Ok(Message::Text(text))) => {
-                self.last_received = Instant::now();
-                Ok(Some(bytes::Bytes::from(text)))
-            }
-            // The .NET server reads binary frames as the same byte stream.
-            Some(Ok(Message::Binary(bytes))) => {
+    /// The hub bytes of what arrived (and the receive clock reset), `None`
+    /// when there are none, `Err` when the client is gone.
+    fn on_inbound(&mut self, inbound: Inbound) -> Result<Option<bytes::Bytes>, End> {
+        match inbound {
+            Inbound::Data(bytes) => {
                 self.last_received = Instant::now();
                 Ok(Some(bytes))
             }
-            // WebSocket pings are answered by tungstenite; like the .NET
-            // server, they do not count as client activity.
-            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Ok(None),
-            // tungstenite has queued the closing handshake's reply; it is
-            // flushed when the stream is polled or dropped.
-            Some(Ok(Message::Close(_))) | None => Err(End::Client),
-            Some(Err(e)) => {
-                tracing::debug!(connection = %self.connection_id, "socket error: {e}");
-                Err(End::Client)
+            Inbound::Activity => {
+                self.last_received = Instant::now();
+                Ok(None)
             }
+            Inbound::Ignored => Ok(None),
+            Inbound::Closed => Err(End::Client),
         }
     }
 
@@ -329,7 +581,31 @@ impl Session {
         loop {
             let action = match self.decoder.next_message() {
                 Ok(None) => return Ok(()),
-                Ok(Some(msg)) => dispatch(&self.shared, &self.key, msg),
+                Ok(Some(msg)) => match (&mut self.stateful, &msg) {
+                    (Some(st), HubMessage::Ack(ack)) => {
+                        st.acknowledged(ack.sequence_id);
+                        Action::Send(Vec::new())
+                    }
+                    (Some(st), HubMessage::Sequence(seq)) if seq.sequence_id > st.processed + 1 => {
+                        Action::Fatal(format!(
+                            "Sequence ID greater than amount of messages we've received. Sequence {} after {}.",
+                            seq.sequence_id, st.processed
+                        ))
+                    }
+                    (Some(st), HubMessage::Sequence(seq)) => {
+                        st.next_in = seq.sequence_id;
+                        Action::Send(Vec::new())
+                    }
+                    (Some(st), m) if m.is_trackable() => {
+                        if st.received() {
+                            dispatch(&self.shared, &self.key, msg)
+                        } else {
+                            // Already processed before the drop.
+                            Action::Send(Vec::new())
+                        }
+                    }
+                    _ => dispatch(&self.shared, &self.key, msg),
+                },
                 Err(e) => Action::Fatal(format!("Connection closed with an error. {e}")),
             };
             match action {
@@ -344,7 +620,7 @@ impl Session {
                 }
                 Action::ClientClosed => {
                     self.close_socket().await;
-                    return Err(End::Client);
+                    return Err(End::ClientClosed);
                 }
                 Action::Fatal(error) => {
                     let mut out = Vec::new();
@@ -407,7 +683,7 @@ impl Session {
         match fault {
             // Returning drops the socket: the TCP connection ends without a
             // Close message or a WebSocket close frame.
-            HubFault::Drop { .. } => FaultOutcome::End,
+            HubFault::Drop { .. } => FaultOutcome::Drop,
             HubFault::Stall { .. } => {
                 self.stalled = true;
                 FaultOutcome::Continue
@@ -428,8 +704,35 @@ impl Session {
         }
     }
 
-    /// Sends records in one text frame; a stalled connection swallows them.
+    /// Whether more records may be sent now: a stateful connection waits
+    /// while its unacknowledged buffer is full.
+    fn may_send(&self) -> bool {
+        self.stateful
+            .as_ref()
+            .is_none_or(|st| st.unacked_bytes < STATEFUL_BUFFER)
+    }
+
+    /// Sends records (numbered and kept first on a stateful connection).
     async fn send(&mut self, records: Vec<u8>) -> Result<(), End> {
+        if let Some(st) = &mut self.stateful {
+            st.track(&records);
+        }
+        self.transmit(records).await
+    }
+
+    async fn send_ack(&mut self) -> Result<(), End> {
+        let Some(st) = &mut self.stateful else {
+            return Ok(());
+        };
+        st.ack_at = None;
+        let mut out = Vec::new();
+        encode::ack(&mut out, st.processed);
+        self.transmit(out).await
+    }
+
+    /// Puts records on the transport in one frame or event; a stalled
+    /// connection swallows them.
+    async fn transmit(&mut self, records: Vec<u8>) -> Result<(), End> {
         if records.is_empty() || self.stalled {
             return Ok(());
         }
@@ -437,7 +740,7 @@ impl Session {
         let Ok(text) = String::from_utf8(records) else {
             return Ok(());
         };
-        match timeout(SEND_TIMEOUT, self.ws.send(Message::text(text))).await {
+        match timeout(SEND_TIMEOUT, self.link.send(text)).await {
             Ok(Ok(())) => {
                 self.last_sent = Instant::now();
                 Ok(())
@@ -450,19 +753,8 @@ impl Session {
         }
     }
 
-    /// The WebSocket closing handshake (status 1000), bounded in time.
     async fn close_socket(&mut self) {
-        let frame = CloseFrame {
-            code: CloseCode::Normal,
-            reason: "".into(),
-        };
-        let _ = timeout(CLOSE_TIMEOUT, async {
-            if self.ws.close(Some(frame)).await.is_ok() {
-                // Wait for the client's close frame, ignoring anything else.
-                while let Some(Ok(_)) = self.ws.next().await {}
-            }
-        })
-        .await;
+        self.link.close().await;
     }
 }
 
@@ -583,22 +875,81 @@ fn push_event(out: &mut Vec<u8>, target: &str, envelope: &HubEnvelope) {
 }
 
 /// Pushes a price update every `price_interval`, the first one at once,
-/// until aborted or the connection is gone.
+/// until aborted or the connection is gone. The n-th update's price id ends
+/// in n (see `Market::quote_numbered`).
 async fn price_stream(shared: Arc<Shared>, key: StreamKey, out: mpsc::Sender<Vec<u8>>) {
     let mut ticker = tokio::time::interval(shared.config.price_interval);
     // A slow socket delays updates instead of bursting them afterwards.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut number = 0;
     loop {
         ticker.tick().await;
         // `None`: the pair is not quotable right now; try at the next tick.
-        let Some(envelope) = hub_calls::price_update(&shared, &key.client_id, &key.pair, key.size)
+        let Some(envelope) =
+            hub_calls::price_update(&shared, &key.client_id, &key.pair, key.size, number + 1)
         else {
             continue;
         };
+        number += 1;
         let mut record = Vec::new();
         push_event(&mut record, SUBSCRIPTIONS, &envelope);
         if out.send(record).await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn stateful() -> Stateful {
+        Stateful {
+            next_out: 1,
+            unacked: VecDeque::new(),
+            unacked_bytes: 0,
+            next_in: 1,
+            processed: 0,
+            ack_at: None,
+            reattach: mpsc::channel(1).1,
+        }
+    }
+
+    #[test]
+    fn only_trackable_records_are_numbered_and_kept_until_acked() {
+        let mut st = stateful();
+        let mut out = Vec::new();
+        encode::invocation(&mut out, None, "subscriptions", &("a",)).unwrap();
+        encode::ping(&mut out);
+        encode::completion_void(&mut out, "7");
+        st.track(&out);
+        let ids: Vec<u64> = st.unacked.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [1, 2], "the Ping is not numbered");
+        assert!(st.unacked[1].1.starts_with(b"{\"type\":3"));
+        assert_eq!(
+            st.unacked_bytes,
+            st.unacked.iter().map(|(_, r)| r.len()).sum::<usize>()
+        );
+        st.acknowledged(1);
+        assert_eq!(st.unacked.len(), 1);
+        st.acknowledged(5);
+        assert!(st.unacked.is_empty());
+        assert_eq!(st.unacked_bytes, 0);
+        assert_eq!(st.next_out, 3, "numbering never restarts");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn replayed_records_already_processed_are_dropped() {
+        let mut st = stateful();
+        assert!(st.received() && st.received() && st.received());
+        assert_eq!(st.processed, 3);
+        assert!(st.ack_at.is_some(), "an Ack is owed");
+        // The client replays from 2 after a drop: 2 and 3 are repeats.
+        st.next_in = 2;
+        assert!(!st.received());
+        assert!(!st.received());
+        assert!(st.received(), "4 is new");
+        assert_eq!(st.processed, 4);
     }
 }
