@@ -31,7 +31,14 @@ pub(super) fn price_update(record: &[u8]) -> Option<PriceUpdate> {
     let rest = rest.strip_prefix(br#"","arguments":[""#)?;
     // No raw `"` passes the scanner, so the argument string ends here.
     let body = rest.strip_suffix(br#""]}"#)?;
-    let mut cur = Cursor { b: body, i: 0 };
+    // One UTF-8 check for the whole argument, so that every value below is
+    // a plain subslice of `s` (the scanner then admits only ASCII anyway).
+    let s = std::str::from_utf8(body).ok()?;
+    let mut cur = Cursor {
+        s,
+        b: s.as_bytes(),
+        i: 0,
+    };
     let update = cur.envelope()?;
     (cur.i == body.len()).then_some(update)
 }
@@ -90,6 +97,8 @@ fn build_envelope(p: &EnvelopeParts<'_>) -> Option<HubEnvelope> {
 }
 
 struct Cursor<'a> {
+    s: &'a str,
+    /// `s` as bytes.
     b: &'a [u8],
     i: usize,
 }
@@ -107,37 +116,40 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
 }
 
 impl<'a> Cursor<'a> {
+    // Inlined so that each literal's length is a constant and the compare
+    // needs no call to memcmp.
+    #[inline(always)]
     fn eat(&mut self, lit: &[u8]) -> Option<()> {
         let rest = self.b.get(self.i..)?;
         rest.starts_with(lit).then(|| self.i += lit.len())
     }
 
+    #[inline(always)]
     fn next_byte(&mut self) -> Option<u8> {
         let c = *self.b.get(self.i)?;
         self.i += 1;
         Some(c)
     }
 
-    /// A string quoted with `q` whose content has no escape at all.
+    /// The text of a string quoted with `q` whose content has no escape at all.
+    #[inline(always)]
     fn string(&mut self, q: &[u8]) -> Option<&'a str> {
         self.eat(q)?;
         let start = self.i;
-        loop {
-            let c = *self.b.get(self.i)?;
-            if c == b'\\' {
-                break;
-            }
-            // Printable ASCII but `"`: needs no escape at any level, and
-            // leaves the argument string valid UTF-8 without a check.
-            if !(0x20..0x7f).contains(&c) || c == b'"' {
-                return None;
-            }
-            self.i += 1;
+        let rest = self.b.get(self.i..)?;
+        let content = rest.get(..memchr::memchr(b'\\', rest)?)?;
+        // Printable ASCII but `"`: what needs no escape at any level. No
+        // early exit: this vectorizes.
+        let bad = content.iter().fold(false, |bad, &c| {
+            bad | !(0x20..0x7f).contains(&c) | (c == b'"')
+        });
+        if bad {
+            return None;
         }
-        let content = self.b.get(start..self.i)?;
+        self.i += content.len();
         // Anything but this level's closing quote is an escape: give up.
         self.eat(q)?;
-        std::str::from_utf8(content).ok()
+        self.s.get(start..start + content.len())
     }
 
     /// The text of a number in strict JSON syntax.
@@ -177,7 +189,7 @@ impl<'a> Cursor<'a> {
                 self.i += 1;
             }
         }
-        std::str::from_utf8(self.b.get(start..self.i)?).ok()
+        self.s.get(start..self.i)
     }
 
     /// An exact decimal, read the way the models read it.
@@ -200,6 +212,7 @@ impl<'a> Cursor<'a> {
     }
 
     /// Members of an object up to its `}`, after its `{`.
+    #[inline(always)]
     fn members(
         &mut self,
         q: &[u8],
