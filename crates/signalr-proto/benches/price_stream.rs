@@ -13,11 +13,15 @@
 
 use std::hint::black_box;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_main};
 use hercle_models::{Decimal, EmbeddedJson, HubChannel, HubEnvelope, HubMessageType, PriceQuote};
 use serde::{Deserialize, Serialize};
 use signalr_proto::{Decoder, HubMessage, encode, split_record};
+
+// Shared with hercle-hub's price_feed bench.
+#[path = "support/thread_cpu.rs"]
+mod thread_cpu;
+use thread_cpu::ThreadCpu;
 
 const MESSAGES: usize = 1000;
 
@@ -199,45 +203,6 @@ fn encode_bench(c: &mut Criterion<ThreadCpu>) {
         });
     });
     g.finish();
-}
-
-/// Time this thread spent on a CPU, from `/proc/thread-self/schedstat` (ns).
-///
-/// The bench machine is shared with other builds; wall time would count the
-/// time our thread waited for a core. Reported with criterion's time units.
-struct ThreadCpu;
-
-fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .expect("/proc/thread-self/schedstat (Linux) is required")
-}
-
-impl Measurement for ThreadCpu {
-    type Intermediate = u64;
-    type Value = u64;
-    fn start(&self) -> u64 {
-        thread_cpu_ns()
-    }
-    fn end(&self, start: u64) -> u64 {
-        thread_cpu_ns().saturating_sub(start)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    // Nanoseconds of a bench run: far below 2^53, and not money.
-    #[allow(clippy::cast_precision_loss)]
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        static WALL: WallTime = WallTime;
-        WALL.formatter()
-    }
 }
 
 // criterion_group! generates an undocumented `pub fn`.
