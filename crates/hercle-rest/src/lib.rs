@@ -334,7 +334,9 @@ impl Client {
             attempt = tracing::field::Empty,
             latency_us = tracing::field::Empty,
         );
-        self.run::<O>(&input, options).instrument(span).await
+        self.run::<O>(&input, options, span.clone())
+            .instrument(span)
+            .await
     }
 
     fn prepare<O: Operation>(
@@ -400,6 +402,7 @@ impl Client {
         &self,
         input: &Input<O>,
         mut options: CallOptions,
+        span: tracing::Span,
     ) -> Result<O::Response, Error> {
         let endpoint = O::endpoint();
         // One key per logical call, the same on every attempt.
@@ -413,7 +416,6 @@ impl Client {
         };
         let prepared = self.prepare::<O>(input, client_id)?;
         let timeout = options.timeout.unwrap_or(self.inner.request_timeout);
-        let span = tracing::Span::current();
         let started = tokio::time::Instant::now();
         let mut attempt = 0u32;
         loop {
