@@ -41,7 +41,8 @@ async fn every_operation_on_its_happy_path() {
         })
         .await
         .unwrap();
-    assert!(size.extra.is_empty() || size.extra.len() < 10);
+    assert_eq!(size.pair.as_deref(), Some("BTCUSDT"));
+    assert!(size.size.unwrap() > d("0") && size.price.unwrap() > d("0"));
     hit(OperationId::GetPairSizeByAmount);
     let nets = c
         .get_asset_networks(ops::GetAssetNetworksPath {
