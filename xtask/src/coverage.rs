@@ -3,7 +3,9 @@
 //!
 //! The layer columns are read from the project itself, so the page cannot
 //! drift: models are generated for every item; fixtures are counted on disk.
-//! Client and sandbox columns name the crate once that layer exists.
+//! The REST client column is read from the client's generated methods
+//! (one calling each operation's descriptor); the other client and sandbox
+//! columns name the crate once that layer exists.
 
 use crate::spec::{Spec, str_of, strings};
 use serde_json::Value;
@@ -40,7 +42,7 @@ fn mark(present: bool, crate_name: &str) -> String {
     }
 }
 
-pub(crate) fn render(spec: &Spec, root: &Path) -> Result<String, String> {
+pub(crate) fn render(spec: &Spec, root: &Path, rest_client: &str) -> Result<String, String> {
     let layers = layers(root);
     let has = |name: &str| layers.iter().any(|(c, p)| *c == name && *p);
     let ops = spec.operations();
@@ -60,6 +62,18 @@ pub(crate) fn render(spec: &Spec, root: &Path) -> Result<String, String> {
         hooks.len()
     );
     let _ = writeln!(out, "## REST endpoints ({})\n", ops.len());
+    let in_client = ops
+        .iter()
+        .filter(|op| {
+            has("hercle-rest")
+                && crate::operations::client_supports(rest_client, str_of(op.op, "operationId"))
+        })
+        .count();
+    let _ = writeln!(
+        out,
+        "REST client: {in_client}/{} operations have a generated `hercle-rest` method.\n",
+        ops.len()
+    );
     let _ = writeln!(
         out,
         "| Operation | Method | Path | Models | Fixtures | REST client | Sandbox | Notes | Confidence |\n|---|---|---|---|---|---|---|---|---|"
@@ -84,7 +98,11 @@ pub(crate) fn render(spec: &Spec, root: &Path) -> Result<String, String> {
             op.method.to_uppercase(),
             op.path,
             fixture_count(root, &format!("fixtures/rest/{id}")),
-            mark(has("hercle-rest"), "hercle-rest"),
+            if has("hercle-rest") && crate::operations::client_supports(rest_client, id) {
+                "`hercle-rest`".to_owned()
+            } else {
+                "planned".to_owned()
+            },
             mark(has("hercle-sandbox"), "hercle-sandbox"),
             notes.join(", "),
             str_of(op.op, "x-confidence"),

@@ -8,6 +8,7 @@
 
 mod codegen;
 mod coverage;
+mod operations;
 mod spec;
 
 use std::path::{Path, PathBuf};
@@ -47,9 +48,15 @@ fn run_codegen(check: bool) -> Result<(), String> {
     let root = root();
     let spec = spec::Spec::load(&root.join("api/hercle.openapi.json"))?;
     let mut outputs = codegen::generate(&spec)?;
+    outputs.extend(operations::generate(&spec)?);
+    let client = outputs
+        .iter()
+        .find(|(p, _)| p == Path::new(operations::CLIENT_FILE))
+        .map(|(_, text)| text.clone())
+        .unwrap_or_default();
     outputs.push((
         PathBuf::from("docs/coverage.md"),
-        coverage::render(&spec, &root)?,
+        coverage::render(&spec, &root, &client)?,
     ));
     let out_dir = root.join("crates/hercle-models/src/generated");
     let mut stale = Vec::new();

@@ -149,6 +149,71 @@ impl Endpoint {
     }
 }
 
+/// Why [`Endpoint::render`] could not build a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RenderError {
+    /// No value was given for this `{param}`.
+    Missing(&'static str),
+    /// The value for this `{param}` is empty: it would change the route.
+    Empty(&'static str),
+}
+
+impl std::fmt::Display for RenderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RenderError::Missing(p) => write!(f, "path parameter {p} is missing"),
+            RenderError::Empty(p) => write!(f, "path parameter {p} is empty"),
+        }
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+impl Endpoint {
+    /// Fills the path template with `values` (by parameter name), each
+    /// percent-encoded as one segment: the inverse of [`Endpoint::route`]
+    /// followed by percent-decoding.
+    ///
+    /// ```
+    /// use hercle_models::catalog::{Endpoint, HttpMethod};
+    /// let e = Endpoint::find("GetOrdersByClientId").unwrap();
+    /// let path = e.render(&[("clientId", "a/b c")]).unwrap();
+    /// assert_eq!(path, "/api/v1/orders/a%2Fb%20c");
+    /// let (found, params) = Endpoint::route(HttpMethod::Get, &path).unwrap();
+    /// assert_eq!((found.operation_id, params), ("GetOrdersByClientId", vec![("clientId", "a%2Fb%20c")]));
+    /// ```
+    pub fn render(&self, values: &[(&str, &str)]) -> Result<String, RenderError> {
+        let mut out = String::with_capacity(self.path.len() + 16);
+        for (i, segment) in self.path.split('/').enumerate() {
+            if i > 0 {
+                out.push('/');
+            }
+            let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+                out.push_str(segment);
+                continue;
+            };
+            let value = values
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| *v)
+                .ok_or(RenderError::Missing(name))?;
+            if value.is_empty() {
+                return Err(RenderError::Empty(name));
+            }
+            if value.bytes().all(|b| b == b'.') {
+                // `.` and `..` are dot segments a URL normaliser would remove.
+                for _ in 0..value.len() {
+                    out.push_str("%2E");
+                }
+            } else {
+                crate::operation::encode_component(value, &mut out);
+            }
+        }
+        Ok(out)
+    }
+}
+
 /// The JSON kind of a hub method argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]

@@ -24,10 +24,15 @@ pub mod catalog;
 pub mod decimal;
 mod error;
 mod json;
+pub mod operation;
 mod timestamp;
 
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 mod generated;
+
+#[allow(clippy::all, clippy::pedantic, clippy::indexing_slicing)]
+#[path = "generated/ops.rs"]
+pub mod ops;
 
 pub use error::{DecodeError, DecodeErrorKind, decode, decode_str};
 pub use generated::*;

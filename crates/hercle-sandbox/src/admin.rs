@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `GET health` | `{"status":"ok"}` |
 //! | `POST faults/rest {"status":503,"delayMs":0,"count":1}` | the next `count` REST calls fail or wait |
+//! | `POST faults/drop-responses {"perMille":200}` | that share of REST requests is processed, then the connection is dropped unanswered |
 //! | `POST faults/maintenance {"seconds":60}` | hub negotiate answers 503 for that long |
 //! | `POST faults/hub {"action":"drop"\|"stall"\|"close","connectionId":null,"allowReconnect":true}` | acts on live hub connections |
 //! | `POST faults/webhooks {"duplicate":true}` | every webhook is delivered twice |
@@ -62,6 +63,14 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                 delay: b.delay_ms.map(Duration::from_millis),
                 count: b.count.unwrap_or(1),
             });
+            done()
+        }),
+        ("POST", "faults/drop-responses") => parse::<serde_json::Value>(body).map(|b| {
+            let per_mille = b
+                .get("perMille")
+                .and_then(serde_json::Value::as_u64)
+                .map_or(0, |p| u32::try_from(p.min(1000)).unwrap_or(1000));
+            shared.faults().set_drop_responses(per_mille);
             done()
         }),
         ("POST", "faults/maintenance") => parse::<serde_json::Value>(body).map(|b| {

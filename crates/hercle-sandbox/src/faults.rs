@@ -56,6 +56,9 @@ pub(crate) struct Faults {
     maintenance_until: Option<Instant>,
     /// Deliver every webhook twice.
     pub(crate) webhook_duplicates: bool,
+    /// Share of REST requests (per mille) processed and then left
+    /// unanswered, and the seeded generator that picks them.
+    drop_responses: Option<(u32, crate::rng::Rng)>,
 }
 
 impl Faults {
@@ -73,6 +76,28 @@ impl Faults {
             self.rest = None;
         }
         Some(out)
+    }
+
+    /// Processes about `per_mille` of every 1000 REST requests, then drops
+    /// their connection without answering (0 turns it off). Picked by a
+    /// seeded generator: reproducible, yet not in step with a client's own
+    /// request pattern (an evenly spaced choice could always hit the same
+    /// kind of request in a loop).
+    pub(crate) fn set_drop_responses(&mut self, per_mille: u32) {
+        self.drop_responses = (per_mille > 0).then(|| {
+            (
+                per_mille.min(1000),
+                crate::rng::Rng::derive(u64::from(per_mille), "drop-responses"),
+            )
+        });
+    }
+
+    /// Whether the answer to the request just processed is to be dropped.
+    pub(crate) fn take_drop_response(&mut self) -> bool {
+        let Some((share, rng)) = self.drop_responses.as_mut() else {
+            return false;
+        };
+        rng.next_u64() % 1000 < u64::from(*share)
     }
 
     /// Refuse hub negotiation with 503 for `period` (the weekly maintenance window).
@@ -106,6 +131,17 @@ mod tests {
         assert!(f.take_rest_fault().is_some());
         assert!(f.take_rest_fault().is_some());
         assert!(f.take_rest_fault().is_none());
+    }
+
+    #[test]
+    fn dropped_responses_take_the_given_share() {
+        let mut f = Faults::default();
+        assert!(!f.take_drop_response());
+        f.set_drop_responses(200);
+        let dropped = (0..10_000).filter(|_| f.take_drop_response()).count();
+        assert!((1_800..2_200).contains(&dropped), "{dropped}");
+        f.set_drop_responses(0);
+        assert!(!f.take_drop_response());
     }
 
     #[test]

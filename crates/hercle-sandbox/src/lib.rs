@@ -99,6 +99,13 @@ impl Sandbox {
         self.shared.faults().set_rest(fault);
     }
 
+    /// Processes `per_mille` of every 1000 REST requests and then drops the
+    /// connection without answering (the client cannot know the outcome);
+    /// 0 turns it off.
+    pub fn drop_responses(&self, per_mille: u32) {
+        self.shared.faults().set_drop_responses(per_mille);
+    }
+
     /// Acts on live hub connections; returns how many were reached.
     pub fn inject_hub_fault(&self, fault: HubFault) -> usize {
         self.shared.hub_faults.send(fault).unwrap_or(0)

@@ -274,7 +274,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
 pub(crate) async fn serve(
     shared: Arc<Shared>,
     req: Request<Incoming>,
-) -> Result<Response<crate::hub::Body>, std::convert::Infallible> {
+) -> Result<Response<crate::hub::Body>, DroppedResponse> {
     let path = req.uri().path().to_owned();
     if path.starts_with("/ExecutionLiveServer/v1") {
         return Ok(crate::hub::serve(shared, req).await);
@@ -337,8 +337,27 @@ pub(crate) async fn serve(
             body: &body,
         },
     );
+    // Bound first: the guard must not be held when returning.
+    let drop_it = shared.faults().take_drop_response();
+    if drop_it {
+        return Err(DroppedResponse);
+    }
     Ok(reply.into_response())
 }
+
+/// The injected "processed, then the connection dropped" fault: returning
+/// it from the service makes hyper close the connection without writing an
+/// answer.
+#[derive(Debug)]
+pub(crate) struct DroppedResponse;
+
+impl std::fmt::Display for DroppedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("response dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DroppedResponse {}
 
 #[cfg(test)]
 mod tests {

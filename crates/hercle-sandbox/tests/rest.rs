@@ -532,3 +532,39 @@ async fn banking_flow_and_cursor_pages() {
     let b: GetBalancesResponse = api.call("GET", "/api/v1/user/balances", None).await.json();
     assert_eq!(balance(&b, "EUR"), d("1000000") - d("150.50") + d("1000"));
 }
+
+#[tokio::test]
+async fn dropped_answers_are_processed_but_never_sent() {
+    let api = Api::new(Config::default()).await;
+    let r = api
+        .send(
+            "POST",
+            "/_sandbox/faults/drop-responses",
+            Some(r#"{"perMille":1000}"#),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri(format!("{}/api/v1/payee", api.sandbox.base_url()))
+        .header("authorization", "Bearer sandbox-key")
+        .body(Full::new(Bytes::from_static(
+            br#"{"type":0,"name":"Dropped","country":"GB"}"#,
+        )))
+        .unwrap();
+    let err = api.client.request(req).await.unwrap_err();
+    assert!(!err.is_connect(), "sent, then the connection closed: {err}");
+    api.sandbox.drop_responses(0);
+    let payees: GetPayeesResponse = api
+        .call("GET", "/api/v1/payees?pageSize=5", None)
+        .await
+        .json();
+    let names: Vec<_> = payees
+        .payload
+        .unwrap()
+        .into_iter()
+        .filter_map(|p| p.name)
+        .collect();
+    assert_eq!(names, ["Dropped"], "processed although unanswered");
+}

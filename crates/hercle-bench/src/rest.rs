@@ -1,0 +1,157 @@
+//! `hercle-bench rest`: alternate `GetPairs` and `GetBalances` through the
+//! hercle-rs client, decoding every answer into its type and checking it,
+//! with `BENCH_CONCURRENCY` calls in flight; print one JSON line.
+
+use crate::rusage::cpu_micros;
+use hercle_rest::{Client, RetryPolicy};
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+fn var<T: std::str::FromStr>(name: &str, default: Option<T>) -> Result<T, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("{name}: cannot parse {v:?}")),
+        Err(_) => default.ok_or_else(|| format!("{name} is required")),
+    }
+}
+
+/// What the measured window collected.
+#[derive(Default)]
+struct Tally {
+    requests: u64,
+    errors: u64,
+    latencies: Vec<i64>,
+}
+
+pub(crate) fn main() -> Result<(), String> {
+    let concurrency: usize = var("BENCH_CONCURRENCY", Some(1))?;
+    let warmup = Duration::from_secs_f64(var("BENCH_WARMUP_S", Some(1.0))?);
+    let duration = Duration::from_secs_f64(var("BENCH_DURATION_S", Some(5.0))?);
+    let max_requests: u64 = var("BENCH_MAX_REQUESTS", Some(u64::MAX))?;
+    let timeout = Duration::from_secs_f64(var("BENCH_TIMEOUT_S", Some(60.0))?);
+    let lat_file: Option<String> = std::env::var("BENCH_LAT_FILE").ok();
+    // One thread: the cheapest per request, and the contract compares CPU.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let client = Client::builder()
+        .from_env()
+        .retry(RetryPolicy::never())
+        .pool_max_idle_per_host(concurrency.max(1))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let run = rt.block_on(async {
+        tokio::time::timeout(
+            timeout,
+            run(client, concurrency.max(1), warmup, duration, max_requests),
+        )
+        .await
+    });
+    let (tally, measured, cpu) = match run {
+        Ok(r) => r,
+        Err(_) => {
+            println!(
+                "{{\"contestant\":\"hercle-rs\",\"kind\":\"rest\",\"concurrency\":{concurrency},\"error\":\"timeout\"}}"
+            );
+            return Err("timed out".into());
+        }
+    };
+    if let Some(path) = lat_file {
+        let bytes: Vec<u8> = tally
+            .latencies
+            .iter()
+            .flat_map(|l| l.to_le_bytes())
+            .collect();
+        std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
+    }
+    // Integer arithmetic only (the workspace denies float arithmetic).
+    let us = u64::try_from(measured.as_micros())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let cpu_us = u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX);
+    let rate_x10 = tally.requests.saturating_mul(10_000_000) / us;
+    let cpu_per_req_x100 = cpu_us.saturating_mul(100) / tally.requests.max(1);
+    println!(
+        "{{\"contestant\":\"hercle-rs\",\"kind\":\"rest\",\"library\":\"hercle-rest {}\",\"runtime\":\"tokio current_thread\",\"concurrency\":{concurrency},\"requests\":{},\"errors\":{},\"duration_s\":{}.{:06},\"req_per_s\":{}.{},\"cpu_s\":{}.{:06},\"cpu_us_per_req\":{}.{:02},\"lat_samples\":{}}}",
+        env!("CARGO_PKG_VERSION"),
+        tally.requests,
+        tally.errors,
+        us / 1_000_000,
+        us % 1_000_000,
+        rate_x10 / 10,
+        rate_x10 % 10,
+        cpu_us / 1_000_000,
+        cpu_us % 1_000_000,
+        cpu_per_req_x100 / 100,
+        cpu_per_req_x100 % 100,
+        tally.latencies.len()
+    );
+    let _ = std::io::stdout().flush();
+    Ok(())
+}
+
+/// Runs the loop: warm-up, then the measured window; returns the tally,
+/// the measured wall time and the process CPU over that window.
+async fn run(
+    client: Client,
+    concurrency: usize,
+    warmup: Duration,
+    duration: Duration,
+    max_requests: u64,
+) -> (Tally, Duration, Duration) {
+    let start = Instant::now();
+    let measure_from = start + warmup;
+    let stop_at = measure_from + duration;
+    let tally = Rc::new(RefCell::new(Tally::default()));
+    let cpu_start = Rc::new(RefCell::new(None::<(Instant, u64)>));
+    let local = tokio::task::LocalSet::new();
+    for worker in 0..concurrency {
+        let (client, tally, cpu_start) = (client.clone(), Rc::clone(&tally), Rc::clone(&cpu_start));
+        local.spawn_local(async move {
+            let mut i = worker;
+            loop {
+                let now = Instant::now();
+                if now >= stop_at || tally.borrow().requests >= max_requests {
+                    break;
+                }
+                let counted = now >= measure_from;
+                if counted && cpu_start.borrow().is_none() {
+                    *cpu_start.borrow_mut() = Some((now, cpu_micros()));
+                }
+                let t0 = Instant::now();
+                let ok = if i % 2 == 0 {
+                    matches!(client.get_pairs().await, Ok(p) if p.first().and_then(|p| p.name.as_deref()) == Some("BTCUSDT"))
+                } else {
+                    matches!(client.get_balances().await, Ok(b) if b.first().is_some_and(|b| b.user_id.is_some() && b.assets.as_ref().is_some_and(|a| a.len() == 2)))
+                };
+                let latency = t0.elapsed();
+                i += 1;
+                if counted {
+                    let mut t = tally.borrow_mut();
+                    t.requests += 1;
+                    if !ok {
+                        t.errors += 1;
+                    }
+                    t.latencies.push(i64::try_from(latency.as_nanos()).unwrap_or(i64::MAX));
+                }
+            }
+        });
+    }
+    local.await;
+    let end = Instant::now();
+    let cpu_end = cpu_micros();
+    let (t0, c0) = cpu_start.borrow().unwrap_or((end, cpu_end));
+    let tally = Rc::try_unwrap(tally)
+        .map(RefCell::into_inner)
+        .unwrap_or_default();
+    (
+        tally,
+        end.duration_since(t0),
+        Duration::from_micros(cpu_end.saturating_sub(c0)),
+    )
+}

@@ -1,0 +1,119 @@
+//! The generated operation descriptors: `OperationId` matches the endpoint
+//! table, and path rendering is the inverse of routing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use hercle_models::ENDPOINTS;
+use hercle_models::catalog::{Endpoint, RenderError};
+use hercle_models::operation::{Operation, PathParams, QueryParams, decode_component};
+use hercle_models::ops::{self, OperationId};
+use proptest::prelude::*;
+
+#[test]
+fn operation_ids_match_the_endpoint_table() {
+    assert_eq!(OperationId::ALL.len(), ENDPOINTS.len());
+    for (id, e) in OperationId::ALL.iter().zip(ENDPOINTS) {
+        assert_eq!(id.as_str(), e.operation_id);
+        assert_eq!(id.endpoint(), e);
+        assert_eq!(OperationId::from_name(e.operation_id), Some(*id));
+    }
+    assert_eq!(OperationId::from_name("Nope"), None);
+}
+
+#[test]
+fn descriptors_carry_the_table_facts() {
+    let e = <ops::PlaceOtcOrder as Operation>::endpoint();
+    assert!(e.idempotent && <ops::PlaceOtcOrder as Operation>::HAS_BODY);
+    let e = <ops::GetTradesPaginated as Operation>::endpoint();
+    assert_eq!(e.max_range_days, Some(7));
+    // Quirk 17: the only operation whose 2xx may be empty.
+    let empty: Vec<_> = OperationId::ALL
+        .iter()
+        .filter(|id| id.as_str() == "CreateDepositAddress")
+        .collect();
+    assert_eq!(empty.len(), 1);
+    const { assert!(<ops::CreateDepositAddress as Operation>::EMPTY_BODY_OK) };
+    const { assert!(!<ops::GetPairs as Operation>::EMPTY_BODY_OK) };
+}
+
+#[test]
+fn path_and_query_values() {
+    let p = ops::GetPairPricePath {
+        pair: "BTCUSDT".into(),
+        size: "1.50".parse().unwrap(),
+    };
+    assert_eq!(
+        p.values(),
+        [("pair", "BTCUSDT".to_owned()), ("size", "1.50".to_owned())]
+    );
+    let q = ops::GetPayeeAddressesQuery {
+        payee_id: "p 1".into(),
+        page_size: 5,
+        pagination_token: Some("t".into()),
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    q.pairs(&mut out);
+    assert_eq!(
+        out,
+        [
+            ("payeeId", "p 1".to_owned()),
+            ("pageSize", "5".to_owned()),
+            ("paginationToken", "t".to_owned())
+        ]
+    );
+}
+
+#[test]
+fn rendering_refuses_missing_and_empty_values() {
+    let e = Endpoint::find("GetPairPrice").unwrap();
+    assert_eq!(
+        e.render(&[("pair", "BTCUSDT")]),
+        Err(RenderError::Missing("size"))
+    );
+    assert_eq!(
+        e.render(&[("pair", ""), ("size", "1")]),
+        Err(RenderError::Empty("pair"))
+    );
+    let e = Endpoint::find("GetOrdersByClientId").unwrap();
+    assert_eq!(
+        e.render(&[("clientId", "..")]).unwrap(),
+        "/api/v1/orders/%2E%2E"
+    );
+}
+
+fn names(e: &Endpoint) -> Vec<&'static str> {
+    e.path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+    #[test]
+    fn route_of_render_gives_the_parameters_back(
+        index in 0..ENDPOINTS.len(),
+        values in proptest::collection::vec("\\PC{1,12}|[./%?#& ]{1,4}", 4),
+    ) {
+        let e = &ENDPOINTS[index];
+        let names = names(e);
+        let given: Vec<(&str, &str)> =
+            names.iter().zip(&values).map(|(n, v)| (*n, v.as_str())).collect();
+        let path = e.render(&given).unwrap();
+        let (found, params) = Endpoint::route(e.method, &path).unwrap();
+        prop_assert_eq!(found.operation_id, e.operation_id);
+        let decoded: Vec<(&str, String)> = params
+            .iter()
+            .map(|(n, v)| (*n, decode_component(v).unwrap()))
+            .collect();
+        let expected: Vec<(&str, String)> =
+            given.iter().map(|(n, v)| (*n, (*v).to_owned())).collect();
+        prop_assert_eq!(decoded, expected);
+    }
+}

@@ -1,0 +1,226 @@
+//! Documentation quirks (shared/hercle-api/README.md) tested where they
+//! bite: the client decoding real sandbox answers, or canned answers for
+//! what the sandbox never sends. Also gzip, the body limit and decode paths.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+use hercle_models::ops;
+use hercle_rest::{Client, ErrorKind, Outcome, RetryPolicy};
+use hercle_sandbox::{ApiKey, Config};
+use std::io::Write as _;
+use support::*;
+
+fn canned_client(url: &str) -> Client {
+    Client::builder()
+        .api_key(KEY)
+        .base_url(url)
+        .retry(RetryPolicy::never())
+        .build()
+        .unwrap()
+}
+
+const TRADE: &str = r#"{"tradeId":"t1","side":"buy","pair":"BTCUSDT","price":26800.5,"size":0.1,"notional":2680.05,"status":1}"#;
+
+#[tokio::test]
+async fn quirk_17_create_deposit_address_201_with_an_empty_body() {
+    let (url, _) = canned(vec![answer(201, ""), answer(201, r#"{"address":"bc1q"}"#)]).await;
+    let c = canned_client(&url);
+    let b = || body(r#"{"asset":"EUR","network":"Sepa"}"#);
+    assert!(c.create_deposit_address(b()).await.unwrap().is_none());
+    let made = c.create_deposit_address(b()).await.unwrap().unwrap();
+    assert_eq!(made.address.as_deref(), Some("bc1q"));
+    // Elsewhere an empty 2xx body is a decode error, not a silent default.
+    let (url, _) = canned(vec![answer(200, "")]).await;
+    let e = canned_client(&url).get_pairs().await.unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::Decode { .. }), "{e:?}");
+    assert_eq!(e.outcome(), Outcome::Processed);
+}
+
+#[tokio::test]
+async fn quirk_13_both_error_formats_and_in_band_failures() {
+    let (url, _) = canned(vec![
+        answer(400, r#"{"code":"bad_pair","message":"Unknown pair"}"#),
+        answer(
+            400,
+            r#"{"error":{"code":"invalid_request","message":"m","param":"size","type":"invalid_request_error"}}"#,
+        ),
+        answer(201, r#"{"httpStatusCode":409,"message":"Address already whitelisted"}"#),
+        answer(500, "<html>oops</html>"),
+    ])
+    .await;
+    let c = canned_client(&url);
+    let e = c.get_pairs().await.unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Some("bad_pair"), Some("Unknown pair"))
+    );
+    let e = c.get_pairs().await.unwrap_err();
+    assert_eq!(
+        (e.code(), e.param()),
+        (Some("invalid_request"), Some("size"))
+    );
+    let e = c
+        .whitelist_address(body(
+            r#"{"name":"n","asset":"BTC","address":"a","network":"Bitcoin"}"#,
+        ))
+        .await
+        .unwrap_err();
+    let ErrorKind::InBand {
+        status,
+        http_status_code,
+        message,
+    } = e.kind()
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (*status, *http_status_code, message.as_deref()),
+        (201, Some(409), Some("Address already whitelisted"))
+    );
+    assert_eq!(e.outcome(), Outcome::Processed);
+    // A body that is no documented format is kept out, the status stays.
+    let e = c.get_pairs().await.unwrap_err();
+    assert_eq!((e.status(), e.code()), (Some(500), None));
+    assert_eq!(e.outcome(), Outcome::Unknown);
+}
+
+#[tokio::test]
+async fn a_rejected_order_is_a_201_reported_in_band() {
+    let sb = sandbox(Config::default()).await;
+    let c = client(&sb, RetryPolicy::never());
+    let e = c
+        .place_otc_order(body(r#"{"priceId":"nope","side":"sell","slippage":0.5}"#))
+        .await
+        .unwrap_err();
+    let ErrorKind::InBand {
+        status, message, ..
+    } = e.kind()
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (*status, message.as_deref()),
+        (201, Some("Price not found"))
+    );
+    assert!(e.may_have_executed() && e.client_id().is_some());
+}
+
+#[tokio::test]
+async fn quirk_14_accept_rfq_answers_200_or_201() {
+    let (url, _) = canned(vec![answer(200, TRADE), answer(201, TRADE)]).await;
+    let c = canned_client(&url);
+    for _ in 0..2 {
+        let t = c
+            .accept_rfq(body(r#"{"requestForQuoteId":"r1"}"#))
+            .await
+            .unwrap();
+        assert_eq!(t.price, Some(d("26800.5")));
+    }
+}
+
+#[tokio::test]
+async fn required_fields_the_examples_omit_are_named_by_the_server() {
+    let sb = sandbox(Config::default()).await;
+    let c = client(&sb, RetryPolicy::never());
+    // Quirk 21: the docs' example omits isInstant.
+    let e = c
+        .withdraw_with_address_params(body(
+            r#"{"asset":"GBP","amount":1000,"address":"GB33BUKB20201555555555","addressParams":{},"network":"Faster Payments"}"#,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), e.param()), (Some(400), Some("isInstant")));
+    // Quirk 26: fiatAccountId is required for fiat assets only.
+    let e = c
+        .create_deposit_account(body(r#"{"asset":"EUR","network":"Sepa"}"#))
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), e.param()), (Some(400), Some("fiatAccountId")));
+    // Quirk 28: ranges are not refused client-side; the server's answer surfaces.
+    let e = c
+        .get_trades_paginated(ops::GetTradesPaginatedPath {
+            start_date: "2025-01-01T00:00:00Z".into(),
+            end_date: "2025-01-20T00:00:00Z".into(),
+            page: 0,
+            page_size: 5,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!((e.status(), e.param()), (Some(400), Some("endDate")));
+}
+
+#[tokio::test]
+async fn quirk_36_the_key_is_an_opaque_bearer_string() {
+    let jwt_like = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+    let mut config = Config::default();
+    config.api_keys.push(ApiKey {
+        key: jwt_like.into(),
+        kyc_approved: true,
+    });
+    let sb = sandbox(config).await;
+    let c = Client::builder()
+        .api_key(jwt_like)
+        .base_url(sb.base_url())
+        .build()
+        .unwrap();
+    assert!(!c.get_pairs().await.unwrap().is_empty());
+    assert!(!format!("{c:?}").contains("eyJ"));
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_inflated_within_the_limit() {
+    let json = format!(
+        "[{}]",
+        vec![r#"{"name":"BTCUSDT","minSize":0.0001}"#; 200].join(",")
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(json.as_bytes()).unwrap();
+    let zipped = gz.finish().unwrap();
+    let mut a = answer(200, "");
+    a.body = zipped;
+    a.headers.push(("content-encoding", "gzip".to_owned()));
+    let (url, _) = canned(vec![a]).await;
+    let pairs = canned_client(&url).get_pairs().await.unwrap();
+    assert_eq!(pairs.len(), 200);
+    assert_eq!(pairs[199].min_size, Some(d("0.0001")));
+    // The limit applies to what the body inflates to.
+    let small = Client::builder()
+        .api_key(KEY)
+        .base_url(&url)
+        .max_body_bytes(1_000)
+        .build()
+        .unwrap();
+    let e = small.get_pairs().await.unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::BodyTooLarge(1_000)), "{e:?}");
+}
+
+#[tokio::test]
+async fn decode_errors_name_the_json_path() {
+    let (url, _) = canned(vec![answer(
+        200,
+        r#"{"id":"q1","buyPrice":"not a number","pair":"BTCUSDT"}"#,
+    )])
+    .await;
+    let e = canned_client(&url)
+        .get_pair_price(ops::GetPairPricePath {
+            pair: "BTCUSDT".into(),
+            size: d("1"),
+        })
+        .await
+        .unwrap_err();
+    let ErrorKind::Decode { status, error } = e.kind() else {
+        panic!("{e:?}")
+    };
+    assert_eq!((*status, error.path()), (200, "buyPrice"));
+    assert!(
+        e.to_string().starts_with("GetPairPrice: HTTP 200, but"),
+        "{e}"
+    );
+}

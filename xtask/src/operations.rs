@@ -1,0 +1,428 @@
+//! Typed REST operations from the description: `hercle_models::ops` (one
+//! marker type per operation implementing `Operation`, its path and query
+//! types, the paging traits, the exhaustive `OperationId`) and the REST
+//! client's convenience methods (`crates/hercle-rest/src/generated.rs`), so
+//! that no endpoint is wired by hand.
+
+use crate::codegen::{HEADER, rustfmt};
+use crate::spec::{Spec, ident, ref_name, snake, str_of};
+use serde_json::{Map, Value};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// Where the client's generated methods live; coverage reads it too.
+pub(crate) const CLIENT_FILE: &str = "crates/hercle-rest/src/generated.rs";
+
+/// One parameter of an operation.
+struct Param {
+    name: String,
+    field: String,
+    ty: String,
+    required: bool,
+}
+
+/// What the generator needs to know about one operation.
+struct Op {
+    id: String,
+    method: String,
+    path: String,
+    summary: String,
+    path_params: Vec<Param>,
+    query: Vec<Param>,
+    body: Option<String>,
+    response: String,
+    empty_ok: bool,
+    pagination: String,
+    /// Element type of the response list (offset) or of `payload` (cursor).
+    item: Option<String>,
+}
+
+fn param_type(spec: &Spec, schema: &Value) -> Result<String, String> {
+    if let Some(n) = ref_name(schema) {
+        return match spec.schema(n) {
+            Some(_) => Ok(n.to_owned()),
+            None => Err(format!("unknown schema {n}")),
+        };
+    }
+    Ok(match schema.get("type").and_then(Value::as_str) {
+        Some("number") => "Decimal".into(),
+        Some("integer") => "i64".into(),
+        Some("boolean") => "bool".into(),
+        _ => "String".into(),
+    })
+}
+
+fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Result<Op, String> {
+    let id = str_of(o, "operationId").to_owned();
+    let mut path_params = Vec::new();
+    let mut query = Vec::new();
+    for p in o
+        .get("parameters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        // Shared parameters (`Client-Id`) are headers the client sets itself.
+        if p.get("$ref").is_some() {
+            continue;
+        }
+        let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+        let param = Param {
+            name: name.to_owned(),
+            field: ident(&snake(name)),
+            ty: param_type(spec, p.get("schema").unwrap_or(&Value::Null))
+                .map_err(|e| format!("{id}.{name}: {e}"))?,
+            required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
+        };
+        match p.get("in").and_then(Value::as_str) {
+            Some("path") => path_params.push(param),
+            Some("query") => query.push(param),
+            _ => {}
+        }
+    }
+    // Path parameters in template order, which is what `render` follows.
+    let order: Vec<&str> = path
+        .split('/')
+        .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        .collect();
+    if order.len() != path_params.len() {
+        return Err(format!("{id}: path template and parameters disagree"));
+    }
+    path_params.sort_by_key(|p| order.iter().position(|n| *n == p.name));
+    let body = o
+        .get("requestBody")
+        .and_then(|b| b.get("content"))
+        .and_then(Value::as_object)
+        .and_then(|c| c.values().next())
+        .and_then(|v| v.get("schema"))
+        .and_then(ref_name)
+        .map(str::to_owned);
+    let mut empty_ok = false;
+    let mut schema = None;
+    for (status, resp) in o
+        .get("responses")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if status.starts_with('2') {
+            empty_ok |= resp
+                .get("description")
+                .and_then(Value::as_str)
+                .is_some_and(|d| d.contains("empty body"));
+            schema = schema.or_else(|| resp.pointer("/content/application~1json/schema"));
+        }
+    }
+    let Some(schema) = schema else {
+        return Err(format!("{id}: no success body"));
+    };
+    let pagination = str_of(o, "x-pagination").to_owned();
+    let item = match pagination.as_str() {
+        "offset" => schema.get("items").and_then(ref_name).map(str::to_owned),
+        "cursor" => ref_name(schema)
+            .and_then(|n| spec.schema(n))
+            .and_then(|s| s.pointer("/properties/payload/items"))
+            .and_then(ref_name)
+            .map(str::to_owned),
+        _ => None,
+    };
+    Ok(Op {
+        method: method.to_uppercase(),
+        path: path.to_owned(),
+        summary: str_of(o, "summary").to_owned(),
+        path_params,
+        query,
+        body,
+        response: format!("{id}Response"),
+        empty_ok,
+        pagination,
+        item,
+        id,
+    })
+}
+
+fn read_ops(spec: &Spec) -> Result<Vec<Op>, String> {
+    spec.operations()
+        .iter()
+        .map(|o| read_op(spec, o.path, o.method, o.op))
+        .collect()
+}
+
+/// Where a named parameter lives, and whether it is required.
+fn find<'a>(op: &'a Op, name: &str) -> Option<(&'static str, &'a Param)> {
+    op.path_params
+        .iter()
+        .find(|p| p.name == name)
+        .map(|p| ("path", p))
+        .or_else(|| {
+            op.query
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| ("query", p))
+        })
+}
+
+fn setter(op: &Op, name: &str, value: &str) -> Option<String> {
+    let (place, p) = find(op, name)?;
+    let value = if place == "path" || p.required {
+        value.to_owned()
+    } else {
+        format!("Some({value})")
+    };
+    Some(format!("input.{place}.{} = {value};", p.field))
+}
+
+fn gen_models(spec: &Spec, ops: &[Op]) -> String {
+    let mut out = String::from(HEADER);
+    out.push_str(
+        "//! One type per REST operation of the description, implementing\n\
+         //! [`Operation`](crate::operation::Operation), with its path and query types.\n\n\
+         #![allow(unused_imports)]\n\n\
+         use crate::catalog::Endpoint;\n\
+         use crate::operation::*;\n\
+         use crate::*;\n\n",
+    );
+    for server in spec
+        .doc
+        .get("servers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+    {
+        let description = str_of(server, "description");
+        let _ = writeln!(
+            out,
+            "/// Base URL of the {description} environment (the description's `servers`).\npub const SERVER_{}: &str = \"{}\";\n",
+            snake(description).to_uppercase(),
+            str_of(server, "url")
+        );
+    }
+    let _ = writeln!(
+        out,
+        "/// Every REST operation, for matching exhaustively (sandbox, CLI).\n\
+         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
+         pub enum OperationId {{"
+    );
+    for op in ops {
+        let _ = writeln!(out, "    /// `{} {}`\n    {},", op.method, op.path, op.id);
+    }
+    let _ = writeln!(
+        out,
+        "}}\n\nimpl OperationId {{\n    /// All of them, in description order.\n    pub const ALL: [OperationId; {}] = [{}];\n",
+        ops.len(),
+        ops.iter()
+            .map(|o| format!("OperationId::{}", o.id))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    out.push_str("    /// The operation id of the description.\n    pub fn as_str(self) -> &'static str {\n        match self {\n");
+    for op in ops {
+        let _ = writeln!(out, "            OperationId::{0} => \"{0}\",", op.id);
+    }
+    out.push_str("        }\n    }\n\n    /// The operation with this id.\n    pub fn from_name(name: &str) -> Option<OperationId> {\n        Some(match name {\n");
+    for op in ops {
+        let _ = writeln!(out, "            \"{0}\" => OperationId::{0},", op.id);
+    }
+    out.push_str("            _ => return None,\n        })\n    }\n\n    /// Its row of [`ENDPOINTS`](crate::ENDPOINTS) (same order).\n    pub fn endpoint(self) -> &'static Endpoint {\n        &crate::ENDPOINTS[self as usize]\n    }\n}\n\nimpl std::fmt::Display for OperationId {\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        f.write_str(self.as_str())\n    }\n}\n\n");
+
+    for op in ops {
+        let id = &op.id;
+        let _ = writeln!(
+            out,
+            "/// `{} {}`{}",
+            op.method,
+            op.path,
+            if op.summary.is_empty() || op.summary == *id {
+                String::new()
+            } else {
+                format!(": {}", op.summary)
+            }
+        );
+        let _ = writeln!(
+            out,
+            "#[derive(Clone, Copy, Debug, PartialEq, Eq)]\npub struct {id};\n"
+        );
+        let path_ty = if op.path_params.is_empty() {
+            "()".to_owned()
+        } else {
+            let _ = writeln!(
+                out,
+                "/// Path parameters of [`{id}`].\n#[derive(Clone, Debug, PartialEq)]\npub struct {id}Path {{"
+            );
+            for p in &op.path_params {
+                let _ = writeln!(
+                    out,
+                    "    /// `{{{}}}`\n    pub {}: {},",
+                    p.name, p.field, p.ty
+                );
+            }
+            let _ = writeln!(
+                out,
+                "}}\n\nimpl PathParams for {id}Path {{\n    fn values(&self) -> Vec<(&'static str, String)> {{\n        vec![{}]\n    }}\n}}\n",
+                op.path_params
+                    .iter()
+                    .map(|p| format!("(\"{}\", self.{}.to_string())", p.name, p.field))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            format!("{id}Path")
+        };
+        let query_ty = if op.query.is_empty() {
+            "()".to_owned()
+        } else {
+            let _ = writeln!(
+                out,
+                "/// Query parameters of [`{id}`].\n#[derive(Clone, Debug, Default, PartialEq)]\npub struct {id}Query {{"
+            );
+            for p in &op.query {
+                let ty = if p.required {
+                    p.ty.clone()
+                } else {
+                    format!("Option<{}>", p.ty)
+                };
+                let req = if p.required { " (required)" } else { "" };
+                let _ = writeln!(out, "    /// `{}`{req}\n    pub {}: {ty},", p.name, p.field);
+            }
+            let _ = writeln!(
+                out,
+                "}}\n\nimpl QueryParams for {id}Query {{\n    fn pairs(&self, out: &mut Vec<(&'static str, String)>) {{"
+            );
+            for p in &op.query {
+                if p.required {
+                    let _ = writeln!(
+                        out,
+                        "        out.push((\"{}\", self.{}.to_string()));",
+                        p.name, p.field
+                    );
+                } else {
+                    let _ = writeln!(
+                        out,
+                        "        if let Some(v) = &self.{} {{ out.push((\"{}\", v.to_string())); }}",
+                        p.field, p.name
+                    );
+                }
+            }
+            out.push_str("    }\n}\n\n");
+            format!("{id}Query")
+        };
+        let response = if op.empty_ok {
+            format!("Option<{}>", op.response)
+        } else {
+            op.response.clone()
+        };
+        let _ = writeln!(
+            out,
+            "impl Operation for {id} {{\n    const ID: OperationId = OperationId::{id};\n    const HAS_BODY: bool = {};\n    const EMPTY_BODY_OK: bool = {};\n    type Path = {path_ty};\n    type Query = {query_ty};\n    type Body = {};\n    type Response = {response};\n}}\n",
+            op.body.is_some(),
+            op.empty_ok,
+            op.body.as_deref().unwrap_or("()"),
+        );
+        if let (Some(start), Some(end)) = (
+            setter(op, "startDate", "start"),
+            setter(op, "endDate", "end"),
+        ) {
+            let _ = writeln!(
+                out,
+                "impl DateRanged for {id} {{\n    fn set_range(input: &mut Input<Self>, start: String, end: String) {{\n        {start}\n        {end}\n    }}\n}}\n"
+            );
+        }
+        match (op.pagination.as_str(), &op.item) {
+            ("offset", Some(item)) => {
+                if let (Some(set), Some((place, size))) =
+                    (setter(op, "page", "page"), find(op, "pageSize"))
+                {
+                    let get = if place == "path" || size.required {
+                        format!("Some(input.{place}.{})", size.field)
+                    } else {
+                        format!("input.{place}.{}", size.field)
+                    };
+                    let _ = writeln!(
+                        out,
+                        "impl OffsetPaged for {id} {{\n    type Item = {item};\n    fn set_page(input: &mut Input<Self>, page: i64) {{\n        {set}\n    }}\n    fn page_size(input: &Input<Self>) -> Option<i64> {{\n        {get}\n    }}\n    fn items(page: Self::Response) -> Vec<{item}> {{\n        page.into_items()\n    }}\n}}\n"
+                    );
+                }
+            }
+            ("cursor", Some(item)) => {
+                if let Some(set) = setter(op, "paginationToken", "token") {
+                    // `token` is already an Option: do not wrap it twice.
+                    let set = set.replace("Some(token)", "token");
+                    let _ = writeln!(
+                        out,
+                        "impl CursorPaged for {id} {{\n    type Item = {item};\n    fn set_token(input: &mut Input<Self>, token: Option<String>) {{\n        {set}\n    }}\n    fn split(page: Self::Response) -> (Vec<{item}>, Option<String>) {{\n        (page.payload.into_items(), page.pagination_token.into_token())\n    }}\n}}\n"
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn gen_client(ops: &[Op]) -> String {
+    let mut out = String::from(HEADER);
+    out.push_str(
+        "//! One method per REST operation, each a call of [`Client::call`] with the\n\
+         //! operation's generated descriptor.\n\n\
+         use crate::{Client, Error};\n\
+         use hercle_models::operation::{Input, Operation};\n\
+         use hercle_models::ops;\n\n\
+         impl Client {\n",
+    );
+    for op in ops {
+        let id = &op.id;
+        let mut args = Vec::new();
+        let path = if op.path_params.is_empty() {
+            "path: ()".to_owned()
+        } else {
+            args.push(format!("path: ops::{id}Path"));
+            "path".to_owned()
+        };
+        let query = if op.query.is_empty() {
+            "query: ()".to_owned()
+        } else {
+            args.push(format!("query: ops::{id}Query"));
+            "query".to_owned()
+        };
+        let body = match &op.body {
+            Some(b) => {
+                args.push(format!("body: hercle_models::{b}"));
+                "body".to_owned()
+            }
+            None => "body: ()".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "    /// `{} {}`{}\n    pub async fn {}(&self{}) -> Result<<ops::{id} as Operation>::Response, Error> {{\n        self.call::<ops::{id}>(Input {{ {path}, {query}, {body} }}).await\n    }}\n",
+            op.method,
+            op.path,
+            if op.empty_ok {
+                " (`None`: the server answered with an empty body)"
+            } else {
+                ""
+            },
+            snake(id),
+            args.iter().map(|a| format!(", {a}")).collect::<String>(),
+        );
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The generated files: `hercle_models::ops` and the client's methods.
+pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
+    let ops = read_ops(spec)?;
+    Ok(vec![
+        (
+            PathBuf::from("crates/hercle-models/src/generated/ops.rs"),
+            rustfmt(&gen_models(spec, &ops))?,
+        ),
+        (PathBuf::from(CLIENT_FILE), rustfmt(&gen_client(&ops))?),
+    ])
+}
+
+/// Whether the generated client has a method calling operation `id`.
+pub(crate) fn client_supports(client_source: &str, id: &str) -> bool {
+    client_source.contains(&format!("pub async fn {}(", snake(id)))
+        && client_source.contains(&format!("self.call::<ops::{id}>("))
+}
