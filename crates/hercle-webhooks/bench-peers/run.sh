@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
-# Webhook receiver benchmark: hercle-webhooks (durable SQLite store, and
-# verify-only) vs the docs' Express sample and Flask sample (under gunicorn),
+# Webhook receiver benchmark: hercle-webhooks (durable SQLite store, the
+# PostgreSQL store on a throwaway local server, and verify-only) vs the docs'
+# Express sample and Flask sample (under gunicorn),
 # all driven by the same bounded load generator on loopback, plus ring's raw
 # RSA-2048 verify rate (the ceiling). Prints a table.
 #
 # Usage: crates/hercle-webhooks/bench-peers/run.sh   (from anywhere)
 # Env: N1 (requests at c=1, default 2000), N32 (at c=32, default 20000),
-#      CAP (seconds cap per run, default 20), THREADS (server/loadgen threads, default 2).
+#      CAP (seconds cap per run, default 20), THREADS (server/loadgen threads, default 2),
+#      PG (1: also the PostgreSQL store, default 1; needs the Debian postgresql package).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-N1="${N1:-2000}"; N32="${N32:-20000}"; CAP="${CAP:-20}"; THREADS="${THREADS:-2}"
+N1="${N1:-2000}"; N32="${N32:-20000}"; CAP="${CAP:-20}"; THREADS="${THREADS:-2}"; PG="${PG:-1}"
 PUB="$ROOT/fixtures/webhooks/test-only-primary-public-spki.pem"
 PRIV="$ROOT/fixtures/webhooks/test-only-primary-private-pkcs8.pem"
-WORK="$(mktemp -d)"; PIDS=()
-cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+WORK="$(mktemp -d)"; PGDIR=""; PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  [ -z "$PGDIR" ] || { [ -f "$PGDIR/pid" ] && kill -INT "$(cat "$PGDIR/pid")" 2>/dev/null; sleep 1; rm -rf "$PGDIR"; }
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 echo "== installing peers" >&2
@@ -45,10 +51,30 @@ run_target() { # label port start-command...
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
 }
 
+start_pg() { # port: a throwaway PostgreSQL cluster (fsync on), as nobody when root
+  local bin; bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+  [ -x "$bin/postgres" ] || { echo "PostgreSQL not installed (apt-get install postgresql)" >&2; return 1; }
+  PGDIR="$(mktemp -d)"; chmod 755 "$PGDIR"
+  local as=()
+  if [ "$(id -u)" = 0 ]; then
+    chown nobody "$PGDIR"; as=(setpriv --reuid "$(id -u nobody)" --regid "$(id -g nobody)" --clear-groups --)
+  fi
+  "${as[@]}" "$bin/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 >/dev/null
+  "${as[@]}" "$bin/postgres" -D "$PGDIR/data" -p "$1" -k "$PGDIR" -c listen_addresses=127.0.0.1 \
+    2>"$PGDIR/log" & echo $! >"$PGDIR/pid"
+  for _ in $(seq 1 100); do "$bin/pg_isready" -q -h 127.0.0.1 -p "$1" && return 0; sleep 0.1; done
+  echo "postgres did not come up" >&2; return 1
+}
+
 echo "== ring raw verify" >&2
 "$BIN/loadgen" --private-key "$PRIV" --raw-verify 3 --threads "$THREADS" | tee "$WORK/raw"
 run_target durable 18181 "$BIN/receiver" --mode durable --public-key "$PUB" --db "$WORK/durable.db" --port 18181 --threads "$THREADS"
 run_target durable-normal 18182 "$BIN/receiver" --mode durable-normal --public-key "$PUB" --db "$WORK/normal.db" --port 18182 --threads "$THREADS"
+if [ "$PG" = 1 ]; then
+  start_pg 18190
+  run_target durable-postgres 18186 "$BIN/receiver" --mode postgres --public-key "$PUB" --port 18186 --threads "$THREADS" \
+    --pg "host=127.0.0.1 port=18190 user=postgres dbname=postgres"
+fi
 run_target verify-only 18183 "$BIN/receiver" --mode verify-only --public-key "$PUB" --port 18183 --threads "$THREADS"
 run_target express 18184 env PUBLIC_KEY_PATH="$PUB" PORT=18184 node "$HERE/node/server.js"
 run_target flask-gunicorn 18185 env PUBLIC_KEY_PATH="$PUB" "$HERE/python/.venv/bin/gunicorn" \
