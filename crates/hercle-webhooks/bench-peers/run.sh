@@ -29,7 +29,7 @@ echo "== installing peers" >&2
 [ -x "$HERE/python/.venv/bin/gunicorn" ] || python3 -m venv "$HERE/python/.venv"
 "$HERE/python/.venv/bin/pip" install -q -r "$HERE/python/requirements.txt"
 echo "== building (release)" >&2
-[ -n "${SKIP_BUILD:-}" ] || (cd "$ROOT" && cargo build --release -q -p hercle-webhooks --examples)
+[ -n "${SKIP_BUILD:-}" ] || (cd "$ROOT" && cargo build --release -q -p hercle-webhooks --examples -p hercle-bench)
 BIN="$CARGO_TARGET_DIR/release/examples"
 
 wait_port() { # bounded readiness poll (max 10 s)
@@ -46,6 +46,9 @@ run_target() { # label port start-command...
   local label=$1 port=$2; shift 2
   "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" & local pid=$!; PIDS+=("$pid")
   wait_port "$port"
+  # The contract's twelve correctness cases first (bench-contract.md).
+  "$HERE/python/.venv/bin/python" "$HERE/python/correctness.py" "http://127.0.0.1:$port/webhooks/hercle" \
+    | tail -1 | tee -a "$WORK/correctness" >&2
   load "$label" "$port" 1 "$N1"
   load "$label" "$port" 32 "$N32"
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
@@ -76,6 +79,11 @@ if [ "$PG" = 1 ]; then
     --pg "host=127.0.0.1 port=18190 user=postgres dbname=postgres"
 fi
 run_target verify-only 18183 "$BIN/receiver" --mode verify-only --public-key "$PUB" --port 18183 --threads "$THREADS"
+# The contract's command (bench-contract.md, webhook): verify semantics, then the durable receiver.
+run_target bench-webhook 18187 env PORT=18187 WEBHOOK_PUBLIC_KEY_FILE="$PUB" \
+  "$CARGO_TARGET_DIR/release/hercle-bench" webhook
+run_target bench-webhook-durable 18188 env PORT=18188 WEBHOOK_PUBLIC_KEY_FILE="$PUB" \
+  HERCLE_WEBHOOK_MODE=durable HERCLE_WEBHOOK_DB="$WORK/bench.db" "$CARGO_TARGET_DIR/release/hercle-bench" webhook
 run_target express 18184 env PUBLIC_KEY_PATH="$PUB" PORT=18184 node "$HERE/node/server.js"
 run_target flask-gunicorn 18185 env PUBLIC_KEY_PATH="$PUB" "$HERE/python/.venv/bin/gunicorn" \
   --chdir "$HERE/python" -w "$THREADS" -b 127.0.0.1:18185 --log-level warning app:app
@@ -87,6 +95,8 @@ awk '{t=$2; for(i=3;i<=NF;i++){split($i,kv,"="); v[kv[1]]=kv[2]}
       if(!(t in seen)){order[++n]=t; seen[t]=1}
       r[t,v["c"]]=v["rps"]; p[t,v["c"]]=sprintf("%.2f", v["p99_us"]/1000); e[t]+=v["non200"]}
      END{for(i=1;i<=n;i++){t=order[i]; printf "| %s | %s | %s | %s | %s | %d |\n", t, r[t,1], p[t,1], r[t,32], p[t,32], e[t]}}' "$WORK/results"
+echo
+cat "$WORK/correctness"
 echo
 cat "$WORK/raw"
 echo "cores: $(nproc); loadgen and server share them"
