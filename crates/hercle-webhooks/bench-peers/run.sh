@@ -29,7 +29,7 @@ echo "== installing peers" >&2
 [ -x "$HERE/python/.venv/bin/gunicorn" ] || python3 -m venv "$HERE/python/.venv"
 "$HERE/python/.venv/bin/pip" install -q -r "$HERE/python/requirements.txt"
 echo "== building (release)" >&2
-[ -n "${SKIP_BUILD:-}" ] || (cd "$ROOT" && cargo build --release -q -p hercle-webhooks --examples -p hercle-bench)
+[ -n "${SKIP_BUILD:-}" ] || (cd "$ROOT" && cargo build --release -q -p hercle-webhooks --examples && cargo build --release -q -p hercle-bench)
 BIN="$CARGO_TARGET_DIR/release/examples"
 
 wait_port() { # bounded readiness poll (max 10 s)
