@@ -1,25 +1,32 @@
-//! `hercle-bench`: benchmark commands any comparison harness starts the same
-//! way (shared/reference/bench-contract.md). The first argument picks the
-//! suite; each suite lives in its own module.
+//! `hercle-bench <suite>`: the command a comparison harness starts, the same
+//! way for every contestant (shared/reference/bench-contract.md). The first
+//! argument picks the suite; each suite lives in its own module and reads its
+//! settings from the environment.
 //!
-//! - `hercle-bench rest`: the REST client loop (environment per the contract);
-//! - `hercle-bench rest-server`: the local HTTP server it and its peers load,
-//!   serving the documented `/api/v1/pairs` and `/api/v1/user/balances` bodies.
+//! - `hercle-bench rest`: the REST client loop;
+//! - `hercle-bench rest-server [PORT]`: the local HTTP server it and its peers
+//!   load, serving the documented `/api/v1/pairs` and `/api/v1/user/balances`
+//!   bodies;
+//! - `hercle-bench webhook`: the webhook receiver the harness loads.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod rest;
 mod rest_server;
 mod rusage;
+mod webhook;
 
 use std::process::ExitCode;
+
+const USAGE: &str = "usage: hercle-bench rest | rest-server [PORT] | webhook";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("rest") => rest::main(),
         Some("rest-server") => rest_server::main(args.get(1).map(String::as_str)),
-        _ => Err("usage: hercle-bench rest | rest-server [PORT]".to_owned()),
+        Some("webhook") => return webhook::main(args.into_iter().skip(1).collect()),
+        other => Err(format!("hercle-bench: unknown suite {other:?}; {USAGE}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,13 +1,16 @@
 //! A ready webhook receiver (what `hercle webhooks listen` wraps), used by the benchmark.
 //!
-//! `cargo run --release --example receiver -- --mode durable|durable-normal|verify-only \
+//! `cargo run --release --example receiver -- --mode durable|durable-normal|verify-only|postgres \
 //!     --public-key fixtures/webhooks/test-only-primary-public-spki.pem --db /tmp/w.db --port 0`
+//! (`--pg "host=127.0.0.1 port=5432 user=postgres dbname=postgres"` for `postgres`).
 //! Prints `READY <addr>` once listening.
 #![allow(missing_docs, clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write as _;
 
-use hercle_webhooks::{Durability, NoStore, Receiver, SqliteStore, StoredEvent, Verifier};
+use hercle_webhooks::{
+    Durability, NoStore, PgConfig, PgStore, Receiver, SqliteStore, StoredEvent, Verifier,
+};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -54,6 +57,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     Durability::Normal
                 };
                 let r = Receiver::new(verifier, SqliteStore::open_with(&db, d)?);
+                ready();
+                r.serve(listener, noop, stop).await?;
+            }
+            "postgres" => {
+                let conn = arg("--pg").ok_or("--pg is required for --mode postgres")?;
+                let config = PgConfig {
+                    connections: arg("--pg-connections").map_or(Ok(8), |n| n.parse())?,
+                    ..PgConfig::default()
+                };
+                let r = Receiver::new(verifier, PgStore::connect(&conn, config).await?);
                 ready();
                 r.serve(listener, noop, stop).await?;
             }

@@ -1,13 +1,19 @@
 //! Hands stored events to the user's handler, in store order, deduplicated.
 //!
-//! The dispatcher reads unprocessed events from the store, awaits the handler
-//! for each, and then durably marks it processed before moving on. Because
-//! the mark is durable before the next handler call, a crash can repeat at
-//! most the one event whose handler was running (or had returned but not yet
-//! been marked): delivery to the handler is at-least-once, and exactly-once
-//! when the handler's effects are idempotent on [`StoredEvent::event_id`] or
-//! committed together with the event id. A handler error leaves the event
-//! unprocessed; it is retried with backoff and later events wait (order is kept).
+//! Two ways to process an event ([`Process`]):
+//!
+//! * [`AtLeastOnce`] with a [`Handler`]: the handler runs, then the event is
+//!   durably marked processed. A crash after the handler's effect and before
+//!   the mark runs the handler again for that event after restart, so effects
+//!   outside the database must be idempotent on [`StoredEvent::event_id`].
+//! * [`ExactlyOnce`] with the store's transactional handler (e.g.
+//!   [`SqliteTxHandler`](crate::SqliteTxHandler)): the handler writes in the
+//!   store's transaction and the processed mark commits with those writes,
+//!   so each event's database effect is present exactly once, whatever the
+//!   crash point.
+//!
+//! A processing error leaves the event unprocessed; it is retried with
+//! backoff and later events wait (order is kept within one dispatcher).
 
 use std::error::Error;
 use std::future::Future;
@@ -16,7 +22,7 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
-use crate::store::{EventStore, StoredEvent};
+use crate::store::{EventStore, StoredEvent, TransactionalStore};
 
 /// Error returned by a handler; the event will be retried.
 pub type HandlerError = Box<dyn Error + Send + Sync + 'static>;
@@ -34,6 +40,52 @@ where
 {
     fn handle(&self, event: StoredEvent) -> impl Future<Output = Result<(), HandlerError>> + Send {
         self(event)
+    }
+}
+
+/// How a dispatcher processes one event it took from the store `S`.
+pub trait Process<S>: Send + Sync + 'static {
+    /// Processes `event`; `Ok` once its processing is durably recorded,
+    /// `Err` to retry it later.
+    fn process(
+        &self,
+        store: &S,
+        event: StoredEvent,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+}
+
+/// Runs a [`Handler`], then marks the event processed: at-least-once.
+#[derive(Debug, Clone)]
+pub struct AtLeastOnce<H>(pub H);
+
+impl<S: EventStore, H: Handler> Process<S> for AtLeastOnce<H> {
+    async fn process(&self, store: &S, event: StoredEvent) -> Result<(), HandlerError> {
+        let id = event.event_id().to_owned();
+        self.0.handle(event).await?;
+        store.mark_processed(vec![id]).await?;
+        Ok(())
+    }
+}
+
+/// Runs the store's transactional handler in the transaction that marks the
+/// event processed: exactly-once for the handler's writes in that store.
+pub struct ExactlyOnce<T: ?Sized>(pub Arc<T>);
+
+impl<T: ?Sized> Clone for ExactlyOnce<T> {
+    fn clone(&self) -> Self {
+        ExactlyOnce(self.0.clone())
+    }
+}
+
+impl<T: ?Sized> std::fmt::Debug for ExactlyOnce<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ExactlyOnce(..)")
+    }
+}
+
+impl<S: TransactionalStore> Process<S> for ExactlyOnce<S::TxHandler> {
+    async fn process(&self, store: &S, event: StoredEvent) -> Result<(), HandlerError> {
+        store.process_in_tx(event, self.0.clone()).await.map(drop)
     }
 }
 
@@ -62,21 +114,21 @@ impl Default for DispatchConfig {
     }
 }
 
-/// Runs the handler over the store's unprocessed events.
+/// Runs a [`Process`] over the store's unprocessed events.
 #[derive(Debug)]
-pub struct Dispatcher<S, H> {
+pub struct Dispatcher<S, P> {
     store: S,
-    handler: H,
+    processor: P,
     wake: Arc<Notify>,
     config: DispatchConfig,
 }
 
-impl<S: EventStore, H: Handler> Dispatcher<S, H> {
+impl<S: EventStore, P: Process<S>> Dispatcher<S, P> {
     /// A dispatcher; `wake` is notified by the receiver after each new insert.
-    pub fn new(store: S, handler: H, wake: Arc<Notify>, config: DispatchConfig) -> Self {
+    pub fn new(store: S, processor: P, wake: Arc<Notify>, config: DispatchConfig) -> Self {
         Dispatcher {
             store,
-            handler,
+            processor,
             wake,
             config,
         }
@@ -120,19 +172,8 @@ impl<S: EventStore, H: Handler> Dispatcher<S, H> {
         for event in batch {
             let id = event.event_id().to_owned();
             let mut delay = self.config.retry_initial;
-            loop {
-                match self.handler.handle(event.clone()).await {
-                    Ok(()) => break,
-                    Err(e) => {
-                        tracing::warn!(event_id = %id, error = %e, "webhook handler failed; retrying");
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(self.config.retry_max);
-                    }
-                }
-            }
-            let mut delay = self.config.retry_initial;
-            while let Err(e) = self.store.mark_processed(vec![id.clone()]).await {
-                tracing::warn!(event_id = %id, error = %e, "marking webhook processed failed; retrying");
+            while let Err(e) = self.processor.process(&self.store, event.clone()).await {
+                tracing::warn!(event_id = %id, error = %e, "webhook processing failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(self.config.retry_max);
             }

@@ -5,7 +5,9 @@
 
 use std::fmt;
 
-use ring::signature::{self, KeyPair as _};
+use ring::signature;
+#[cfg(feature = "signer")]
+use ring::signature::KeyPair as _;
 
 use crate::{der, pem};
 
@@ -142,6 +144,7 @@ impl fmt::Debug for PublicKey {
     }
 }
 
+#[cfg(feature = "signer")]
 /// An RSA private key used to sign webhooks (sandbox, tests).
 ///
 /// Loads PEM `PRIVATE KEY` (PKCS#8) or `RSA PRIVATE KEY` (PKCS#1). ring cannot
@@ -150,6 +153,7 @@ pub struct SigningKey {
     pair: signature::RsaKeyPair,
 }
 
+#[cfg(feature = "signer")]
 impl SigningKey {
     /// Parses a PEM private key (`PRIVATE KEY` or `RSA PRIVATE KEY`).
     pub fn from_pem(text: &str) -> Result<Self, KeyError> {
@@ -195,6 +199,7 @@ impl SigningKey {
     }
 }
 
+#[cfg(feature = "signer")]
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
@@ -204,14 +209,17 @@ impl fmt::Debug for SigningKey {
     }
 }
 
+#[cfg(feature = "signer")]
 /// Signing failed inside ring (should not happen with a loaded key).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignError;
 
+#[cfg(feature = "signer")]
 impl fmt::Display for SignError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("RSA signing failed")
     }
 }
 
+#[cfg(feature = "signer")]
 impl std::error::Error for SignError {}

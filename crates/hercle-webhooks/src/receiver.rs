@@ -17,9 +17,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::clock::{Clock, SystemClock};
-use crate::dispatch::{DispatchConfig, Dispatcher, Handler};
+use crate::dispatch::{AtLeastOnce, DispatchConfig, Dispatcher, ExactlyOnce, Handler, Process};
 use crate::event::{EventError, parse_envelope};
-use crate::store::{EventStore, InsertOutcome, NewEvent};
+use crate::store::{EventStore, InsertOutcome, NewEvent, TransactionalStore};
 use crate::verify::{HEADER_ID, Verifier, VerifyError};
 
 /// Receiver limits.
@@ -165,12 +165,17 @@ impl<S: EventStore> Receiver<S> {
         }
     }
 
-    /// A dispatcher feeding `handler` from the store; run it with
-    /// [`Dispatcher::run`] (e.g. in `tokio::spawn`).
-    pub fn dispatcher<H: Handler>(&self, handler: H) -> Dispatcher<Arc<S>, H> {
+    /// An at-least-once dispatcher feeding `handler` from the store; run it
+    /// with [`Dispatcher::run`] (e.g. in `tokio::spawn`).
+    pub fn dispatcher<H: Handler>(&self, handler: H) -> Dispatcher<Arc<S>, AtLeastOnce<H>> {
+        self.dispatcher_with(AtLeastOnce(handler))
+    }
+
+    /// A dispatcher running any [`Process`] (e.g. [`ExactlyOnce`]).
+    pub fn dispatcher_with<P: Process<Arc<S>>>(&self, processor: P) -> Dispatcher<Arc<S>, P> {
         Dispatcher::new(
             self.store.clone(),
-            handler,
+            processor,
             self.wake.clone(),
             self.core.config.dispatch.clone(),
         )
@@ -232,14 +237,40 @@ impl<S: EventStore> Receiver<S> {
     }
 
     /// The ready server: accepts connections on `listener`, runs the
-    /// dispatcher with `handler`, until `shutdown` resolves.
+    /// at-least-once dispatcher with `handler`, until `shutdown` resolves.
     pub async fn serve<H: Handler>(
         &self,
         listener: TcpListener,
         handler: H,
         shutdown: impl Future<Output = ()>,
     ) -> std::io::Result<()> {
-        let dispatcher = tokio::spawn(self.dispatcher(handler).run());
+        self.serve_with(listener, AtLeastOnce(handler), shutdown)
+            .await
+    }
+
+    /// The ready server with a transactional handler: its writes in the
+    /// store commit together with the processed mark (exactly-once).
+    pub async fn serve_exactly_once(
+        &self,
+        listener: TcpListener,
+        handler: Arc<S::TxHandler>,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()>
+    where
+        S: TransactionalStore,
+    {
+        self.serve_with(listener, ExactlyOnce(handler), shutdown)
+            .await
+    }
+
+    /// The ready server with any [`Process`].
+    pub async fn serve_with<P: Process<Arc<S>>>(
+        &self,
+        listener: TcpListener,
+        processor: P,
+        shutdown: impl Future<Output = ()>,
+    ) -> std::io::Result<()> {
+        let dispatcher = tokio::spawn(self.dispatcher_with(processor).run());
         let result = serve(listener, self.service(), shutdown).await;
         dispatcher.abort();
         result

@@ -5,16 +5,56 @@
 //! transaction, commits, and only then answers each waiting request. Under
 //! load many inserts share one commit (and one fsync); an answer of
 //! `Inserted` therefore means the event is on disk.
+//!
+//! A transactional handler ([`SqliteTxHandler`]) runs on that thread too,
+//! inside a savepoint of the open transaction: its writes, the processed
+//! mark and the commit are one atomic unit, and a failing handler rolls back
+//! its own savepoint only.
 
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread;
 
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension as _, params};
 use tokio::sync::oneshot;
 
-use crate::store::{EventStore, InsertOutcome, NewEvent, StoreError, StoredEvent};
+use crate::dispatch::HandlerError;
+use crate::store::{
+    EventStore, InsertOutcome, NewEvent, StoreError, StoredEvent, TransactionalStore,
+};
+
+/// A handler that writes in the store's own transaction, so that its writes
+/// commit atomically with the event's processed mark: each event's effect is
+/// in the database exactly once, across crashes at any point.
+///
+/// It runs synchronously on the store's writer thread (keep it short: other
+/// writes wait), given a savepoint of the open transaction: write with it
+/// (`execute`, `prepare_cached`); an `Err` rolls back its writes and the
+/// event is retried. Implemented for `Fn(&Savepoint, &StoredEvent) -> Result`.
+pub trait SqliteTxHandler: Send + Sync + 'static {
+    /// Applies `event`'s effects through `tx`.
+    fn handle(&self, tx: &rusqlite::Savepoint<'_>, event: &StoredEvent)
+    -> Result<(), HandlerError>;
+}
+
+impl<F> SqliteTxHandler for F
+where
+    F: Fn(&rusqlite::Savepoint<'_>, &StoredEvent) -> Result<(), HandlerError>
+        + Send
+        + Sync
+        + 'static,
+{
+    fn handle(
+        &self,
+        tx: &rusqlite::Savepoint<'_>,
+        event: &StoredEvent,
+    ) -> Result<(), HandlerError> {
+        self(tx, event)
+    }
+}
+
+type ProcessReply = oneshot::Sender<Result<bool, HandlerError>>;
 
 /// How hard a commit tries to reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -31,6 +71,7 @@ enum Cmd {
     Insert(NewEvent, oneshot::Sender<Result<InsertOutcome, StoreError>>),
     Next(usize, oneshot::Sender<Result<Vec<StoredEvent>, StoreError>>),
     Mark(Vec<String>, oneshot::Sender<Result<(), StoreError>>),
+    Process(StoredEvent, Arc<dyn SqliteTxHandler>, ProcessReply),
 }
 
 /// SQLite-backed [`EventStore`]. Cheap to clone; all clones share one writer.
@@ -65,10 +106,7 @@ impl SqliteStore {
         Ok(SqliteStore { tx })
     }
 
-    fn send<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Cmd,
-    ) -> oneshot::Receiver<Result<T, StoreError>> {
+    fn send<R>(&self, make: impl FnOnce(oneshot::Sender<R>) -> Cmd) -> oneshot::Receiver<R> {
         let (otx, orx) = oneshot::channel();
         // If the writer is gone the receiver below reports it.
         let _ = self.tx.send(make(otx));
@@ -124,6 +162,7 @@ enum Reply {
         oneshot::Sender<Result<(), StoreError>>,
         Result<(), StoreError>,
     ),
+    Process(ProcessReply, Result<bool, HandlerError>),
 }
 
 fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
@@ -143,6 +182,7 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
                 Reply::Insert(tx, v) => drop(tx.send(v)),
                 Reply::Next(tx, v) => drop(tx.send(v)),
                 Reply::Mark(tx, v) => drop(tx.send(v)),
+                Reply::Process(tx, v) => drop(tx.send(v)),
             }
         }
     }
@@ -151,7 +191,7 @@ fn writer(mut conn: Connection, rx: mpsc::Receiver<Cmd>) {
 fn apply(conn: &mut Connection, cmds: impl Iterator<Item = Cmd>) -> Vec<Reply> {
     let now = crate::clock::Clock::now_unix(&crate::clock::SystemClock);
     let mut replies = Vec::new();
-    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+    let mut tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
             let e = err(e);
@@ -163,6 +203,9 @@ fn apply(conn: &mut Connection, cmds: impl Iterator<Item = Cmd>) -> Vec<Reply> {
             Cmd::Insert(ev, reply) => Reply::Insert(reply, insert(&tx, &ev).map_err(err)),
             Cmd::Next(limit, reply) => Reply::Next(reply, next(&tx, limit).map_err(err)),
             Cmd::Mark(ids, reply) => Reply::Mark(reply, mark(&tx, &ids, now).map_err(err)),
+            Cmd::Process(ev, handler, reply) => {
+                Reply::Process(reply, process(&mut tx, &ev, &*handler, now))
+            }
         });
     }
     if let Err(e) = tx.commit() {
@@ -173,6 +216,7 @@ fn apply(conn: &mut Connection, cmds: impl Iterator<Item = Cmd>) -> Vec<Reply> {
             .map(|r| match r {
                 Reply::Insert(tx, _) => Reply::Insert(tx, Err(e.clone())),
                 Reply::Mark(tx, _) => Reply::Mark(tx, Err(e.clone())),
+                Reply::Process(tx, _) => Reply::Process(tx, Err(Box::new(e.clone()))),
                 other => other,
             })
             .collect();
@@ -185,7 +229,32 @@ fn fail(cmd: Cmd, e: &StoreError) -> Reply {
         Cmd::Insert(_, tx) => Reply::Insert(tx, Err(e.clone())),
         Cmd::Next(_, tx) => Reply::Next(tx, Err(e.clone())),
         Cmd::Mark(_, tx) => Reply::Mark(tx, Err(e.clone())),
+        Cmd::Process(_, _, tx) => Reply::Process(tx, Err(Box::new(e.clone()))),
     }
+}
+
+/// Runs `handler` for `ev` in a savepoint together with the processed mark.
+/// `Ok(false)`: already processed, the handler did not run.
+fn process(
+    tx: &mut rusqlite::Transaction<'_>,
+    ev: &StoredEvent,
+    handler: &dyn SqliteTxHandler,
+    now: i64,
+) -> Result<bool, HandlerError> {
+    // Dropping the savepoint without commit rolls it back (rusqlite's default).
+    let sp = tx.savepoint()?;
+    let pending: Option<Option<i64>> = sp
+        .prepare_cached("SELECT processed_at FROM webhook_events WHERE event_id = ?1")?
+        .query_row([ev.event_id()], |r| r.get(0))
+        .optional()?;
+    if !matches!(pending, Some(None)) {
+        return Ok(false);
+    }
+    handler.handle(&sp, ev)?;
+    sp.prepare_cached("UPDATE webhook_events SET processed_at = ?2 WHERE event_id = ?1")?
+        .execute(params![ev.event_id(), now])?;
+    sp.commit()?;
+    Ok(true)
 }
 
 fn insert(tx: &rusqlite::Transaction<'_>, ev: &NewEvent) -> rusqlite::Result<InsertOutcome> {
@@ -278,6 +347,20 @@ impl EventStore for SqliteStore {
             return Ok(());
         }
         self.send(|tx| Cmd::Mark(event_ids, tx))
+            .await
+            .map_err(|_| closed())?
+    }
+}
+
+impl TransactionalStore for SqliteStore {
+    type TxHandler = dyn SqliteTxHandler;
+
+    async fn process_in_tx(
+        &self,
+        event: StoredEvent,
+        handler: Arc<dyn SqliteTxHandler>,
+    ) -> Result<bool, HandlerError> {
+        self.send(|tx| Cmd::Process(event, handler, tx))
             .await
             .map_err(|_| closed())?
     }

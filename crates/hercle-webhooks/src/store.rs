@@ -73,9 +73,9 @@ impl std::error::Error for StoreError {}
 /// Contract: `insert_if_new` resolves only once the event is durable (for a
 /// durable store); `next_unprocessed` returns unprocessed events in `seq`
 /// order; `mark_processed` is durable when it resolves. A store shared by
-/// several receivers (e.g. a server database) implements the same trait; with
-/// several dispatchers it must also hand each event to one of them (leases),
-/// which [`SqliteStore`](crate::SqliteStore) does not need.
+/// several receiver processes (PostgreSQL) also leases what
+/// `next_unprocessed` returns to the calling instance, so that the others
+/// skip those events until the lease expires.
 pub trait EventStore: Send + Sync + 'static {
     /// Stores `event` unless its `EventId` is already stored.
     fn insert_if_new(
@@ -94,6 +94,26 @@ pub trait EventStore: Send + Sync + 'static {
         &self,
         event_ids: Vec<String>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A store whose transaction a handler can write in: the handler's writes and
+/// the processed mark commit together or not at all, which makes the
+/// handler's database effects exactly-once across crashes.
+pub trait TransactionalStore: EventStore {
+    /// The handler this store runs inside its transaction (e.g.
+    /// `dyn SqliteTxHandler`).
+    type TxHandler: ?Sized + Send + Sync + 'static;
+
+    /// In one transaction: skips `event` if it is already processed, else
+    /// runs `handler` and marks the event processed, then commits. Resolves
+    /// to `Ok(true)` once committed, `Ok(false)` if there was nothing to do
+    /// (already processed, or taken over by another instance); on `Err`
+    /// nothing of the handler's writes remains.
+    fn process_in_tx(
+        &self,
+        event: StoredEvent,
+        handler: Arc<Self::TxHandler>,
+    ) -> impl Future<Output = Result<bool, crate::HandlerError>> + Send;
 }
 
 /// In-memory store: deduplicates and orders, but is not durable. For tests.
@@ -186,5 +206,17 @@ impl<S: EventStore> EventStore for Arc<S> {
         event_ids: Vec<String>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).mark_processed(event_ids)
+    }
+}
+
+impl<S: TransactionalStore> TransactionalStore for Arc<S> {
+    type TxHandler = S::TxHandler;
+
+    fn process_in_tx(
+        &self,
+        event: StoredEvent,
+        handler: Arc<Self::TxHandler>,
+    ) -> impl Future<Output = Result<bool, crate::HandlerError>> + Send {
+        (**self).process_in_tx(event, handler)
     }
 }

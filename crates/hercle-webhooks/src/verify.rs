@@ -186,6 +186,7 @@ impl Verifier {
     }
 
     /// Verifies headers taken from an HTTP header map.
+    #[cfg(feature = "receiver")]
     pub fn verify_headers(
         &self,
         headers: &hyper::HeaderMap,

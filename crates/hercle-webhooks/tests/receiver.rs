@@ -333,3 +333,62 @@ async fn handler_gets_typed_events() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_failing_transactional_handler_leaves_no_effect_and_a_done_event_is_not_rerun() {
+    use hercle_webhooks::{HandlerError, NewEvent, SqliteTxHandler, TransactionalStore};
+    let dir = temp_dir("tx");
+    let store = SqliteStore::open(dir.join("events.db")).unwrap();
+    let new = |id: &str| NewEvent {
+        event_id: id.to_owned(),
+        event_type: "Banking.Deposit.StatusUpdated".into(),
+        delivery_id: None,
+        signed_at: 1,
+        received_at: 1,
+        body: bytes::Bytes::from(body(id)),
+    };
+    store.insert_if_new(new("evt_a")).await.unwrap();
+    store.insert_if_new(new("evt_b")).await.unwrap();
+    let write = |tx: &rusqlite::Savepoint<'_>, e: &StoredEvent| -> Result<(), HandlerError> {
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS effects (event_id TEXT NOT NULL)",
+            [],
+        )?;
+        tx.execute("INSERT INTO effects VALUES (?1)", [e.event_id()])?;
+        Ok(())
+    };
+    let fails: Arc<dyn SqliteTxHandler> =
+        Arc::new(move |tx: &rusqlite::Savepoint<'_>, e: &StoredEvent| {
+            write(tx, e)?;
+            Err::<(), HandlerError>("downstream refused".into())
+        });
+    let works: Arc<dyn SqliteTxHandler> = Arc::new(write);
+    let pending = store.next_unprocessed(10).await.unwrap();
+    let (a, b) = (pending[0].clone(), pending[1].clone());
+
+    // evt_a fails: its write is rolled back and it stays unprocessed, while
+    // evt_b (possibly in the same group commit) is applied.
+    let (ra, rb) = tokio::join!(
+        store.process_in_tx(a.clone(), fails),
+        store.process_in_tx(b.clone(), works.clone())
+    );
+    assert!(ra.is_err());
+    assert!(rb.unwrap());
+    assert_eq!(store.next_unprocessed(10).await.unwrap(), vec![a.clone()]);
+    assert!(store.process_in_tx(a.clone(), works.clone()).await.unwrap());
+    // Already processed: the handler does not run again.
+    assert!(!store.process_in_tx(a, works.clone()).await.unwrap());
+    assert!(!store.process_in_tx(b, works).await.unwrap());
+
+    let conn = rusqlite::Connection::open(dir.join("events.db")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT event_id FROM effects ORDER BY event_id")
+        .unwrap();
+    let effects: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(effects, ["evt_a", "evt_b"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

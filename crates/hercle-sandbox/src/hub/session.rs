@@ -220,7 +220,7 @@ impl Link {
                     reason: "".into(),
                 };
                 let _ = timeout(CLOSE_TIMEOUT, async {
-                    if ws.close(Some(frame)).await.is_ok() {
+                    if WebSocketStream::close(ws, Some(frame)).await.is_ok() {
                         // Wait for the client's close frame, ignoring anything else.
                         while let Some(Ok(_)) = ws.next().await {}
                     }
