@@ -52,7 +52,7 @@ ARGS=(
   --phases examples,coverage,fuzzing,stateful
   --seed "$SEED"
   --max-examples "$EXAMPLES"
-  --workers 2
+  --workers 1
   --no-shrink
   --report junit
   --report-dir "${REPORT_DIR:-target/schemathesis}"
