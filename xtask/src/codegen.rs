@@ -450,6 +450,14 @@ fn gen_struct(
         .flatten()
         .filter_map(Value::as_str)
         .collect();
+    // `x-required-in-types: true`: the `required` fields are present in
+    // every source, so they are plain fields and decoding fails without them.
+    let plain: BTreeSet<&str> =
+        if s.get("x-required-in-types").and_then(Value::as_bool) == Some(true) {
+            required.clone()
+        } else {
+            BTreeSet::new()
+        };
     let mut fields: Vec<(String, String, Ty, Vec<String>)> = Vec::new();
     for (key, ps) in props {
         let ty = g.ty(ps, domain, &format!("{name}.{key}"))?;
@@ -492,7 +500,11 @@ fn gen_struct(
             d.push_str(desc);
         }
         doc_lines(out, &d, "    ");
-        let _ = writeln!(out, "    pub {field}: Option<{}>,", ty.rust());
+        if plain.contains(key.as_str()) {
+            let _ = writeln!(out, "    pub {field}: {},", ty.rust());
+        } else {
+            let _ = writeln!(out, "    pub {field}: Option<{}>,", ty.rust());
+        }
     }
     let _ = writeln!(
         out,
@@ -502,12 +514,38 @@ fn gen_struct(
     // Deserialize
     let _ = writeln!(
         out,
-        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        struct V;\n        impl<'de> de::Visitor<'de> for V {{\n            type Value = {name};\n            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n                f.write_str(\"a {name} object\")\n            }}\n            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n                let mut out = {name}::default();\n                while let Some(Key(key)) = map.next_key()? {{\n                    match &*key {{"
+        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        struct V;\n        impl<'de> de::Visitor<'de> for V {{\n            type Value = {name};\n            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n                f.write_str(\"a {name} object\")\n            }}\n            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n                let mut out = {name}::default();"
+    );
+    for (key, field, _, _) in &fields {
+        if plain.contains(key.as_str()) {
+            let _ = writeln!(
+                out,
+                "let mut has_{} = false;",
+                field.trim_start_matches("r#")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "                while let Some(Key(key)) = map.next_key()? {{\n                    match &*key {{"
     );
     for (key, field, ty, aliases) in &fields {
         let mut pat = format!("\"{key}\"");
         for a in aliases {
             pat.push_str(&format!(" | \"{a}\""));
+        }
+        if plain.contains(key.as_str()) {
+            let read = match ty {
+                Ty::Decimal => "map.next_value::<ExactDecimal>()?.0",
+                Ty::Int => "map.next_value::<ExactInt>()?.0",
+                _ => "map.next_value()?",
+            };
+            let _ = writeln!(
+                out,
+                "                        {pat} => {{ out.{field} = {read}; has_{} = true; }}",
+                field.trim_start_matches("r#")
+            );
+            continue;
         }
         let read = if *ty == Ty::Decimal {
             "opt_decimal(&mut map)?".to_owned()
@@ -523,7 +561,20 @@ fn gen_struct(
     }
     let _ = writeln!(
         out,
-        "                        _ => {{\n                            let value = map.next_value()?;\n                            out.extra.insert(key.into_owned(), value);\n                        }}\n                    }}\n                }}\n                Ok(out)\n            }}\n        }}\n        d.deserialize_map(V)\n    }}\n}}\n"
+        "                        _ => {{\n                            let value = map.next_value()?;\n                            out.extra.insert(key.into_owned(), value);\n                        }}\n                    }}\n                }}"
+    );
+    for (key, field, _, _) in &fields {
+        if plain.contains(key.as_str()) {
+            let _ = writeln!(
+                out,
+                "if !has_{} {{ return Err(de::Error::missing_field(\"{key}\")); }}",
+                field.trim_start_matches("r#")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "                Ok(out)\n            }}\n        }}\n        d.deserialize_map(V)\n    }}\n}}\n"
     );
 
     // Serialize
@@ -537,6 +588,13 @@ fn gen_struct(
         } else {
             "v"
         };
+        if plain.contains(key.as_str()) {
+            let _ = writeln!(
+                out,
+                "        {{\n            let v = &self.{field};\n            map.serialize_entry(\"{key}\", {value})?;\n        }}"
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "        if let Some(v) = &self.{field} {{\n            map.serialize_entry(\"{key}\", {value})?;\n        }}"

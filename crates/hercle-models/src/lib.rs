@@ -15,8 +15,8 @@
 //!
 //! ```
 //! use hercle_models::{decode, PriceQuote};
-//! let q: PriceQuote = decode(br#"{"id":"q1","buyPrice":26798.5,"pair":"BTCUSDT","timeStamp":"2023-10-11T23:00:57Z"}"#).unwrap();
-//! assert_eq!(q.buy_price.unwrap().to_string(), "26798.5");
+//! let q: PriceQuote = decode(br#"{"id":"q1","buyPrice":26798.5,"sellPrice":26790.5,"size":1,"pair":"BTCUSDT","timeStamp":"2023-10-11T23:00:57Z"}"#).unwrap();
+//! assert_eq!(q.buy_price.to_string(), "26798.5");
 //! assert!(q.timestamp.unwrap().get().is_some());
 //! ```
 

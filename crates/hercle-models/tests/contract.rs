@@ -161,6 +161,28 @@ fn typed_requests_are_checked_with_their_exact_digits() {
 }
 
 #[test]
+fn required_fields_are_plain_and_a_missing_one_is_a_decode_error() {
+    let q: PriceQuote =
+        decode(br#"{"id":"q","pair":"BTCUSDT","buyPrice":2,"sellPrice":1,"size":0.5}"#).unwrap();
+    assert_eq!(
+        (q.id.as_str(), q.buy_price.to_string()),
+        ("q", "2".to_owned())
+    );
+    assert_eq!(q.size.map(|s| s.to_string()), Some("0.5".to_owned()));
+    assert_eq!(q.mark_price, None);
+    let err =
+        decode::<Vec<PriceQuote>>(br#"[{"id":"q","pair":"BTCUSDT","sellPrice":1}]"#).unwrap_err();
+    assert!(
+        err.to_string().contains("missing field `buyPrice`"),
+        "{err}"
+    );
+    assert!(err.path().starts_with("[0]"), "{}", err.path());
+    // Round trip keeps the plain fields.
+    let text = serde_json::to_string(&q).unwrap();
+    assert_eq!(decode::<PriceQuote>(text.as_bytes()).unwrap(), q);
+}
+
+#[test]
 fn integers_are_read_from_their_exact_text() {
     // `207.0` is an integer to JSON Schema, and so to the models.
     let r: CreateRfqCustomExpirationRequest =

@@ -155,9 +155,9 @@ impl Market {
         let (buy, sell, mid, scale) = self.prices(pair, size, clock)?;
         let id = self.remember(pair, size, buy, sell);
         Ok(PriceQuote {
-            id: Some(id),
-            pair: Some(self.pair(pair)?.name.clone()),
-            buy_price: Some(buy),
+            id,
+            pair: self.pair(pair)?.name.clone(),
+            buy_price: buy,
             sell_price: Some(sell),
             mark_price: Some(mid.round_dp(scale + 3)),
             size: Some(size),

@@ -284,7 +284,7 @@ impl State {
         };
         let quote = self.market.quote(&cfg.name, size, &self.clock)?;
         let price = if side == Side::Buy {
-            quote.buy_price
+            Some(quote.buy_price)
         } else {
             quote.sell_price
         };

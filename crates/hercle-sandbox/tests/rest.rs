@@ -214,12 +214,9 @@ async fn price_order_balances_and_lookups() {
         .call("GET", "/api/v1/price/BTCUSDT/0.5", None)
         .await
         .json();
-    let (buy, sell) = (quote.buy_price.unwrap(), quote.sell_price.unwrap());
+    let (buy, sell) = (quote.buy_price, quote.sell_price.unwrap());
     assert!(buy > sell, "spread");
-    let body = format!(
-        r#"{{"priceId":"{}","side":"buy","slippage":1}}"#,
-        quote.id.unwrap()
-    );
+    let body = format!(r#"{{"priceId":"{}","side":"buy","slippage":1}}"#, quote.id);
     let r = api
         .send(
             "POST",
@@ -297,10 +294,7 @@ async fn client_id_replays_the_original_response_and_does_nothing_twice() {
         .call("GET", "/api/v1/price/ETHUSDT/2", None)
         .await
         .json();
-    let body = format!(
-        r#"{{"priceId":"{}","side":"sell","slippage":1}}"#,
-        quote.id.unwrap()
-    );
+    let body = format!(r#"{{"priceId":"{}","side":"sell","slippage":1}}"#, quote.id);
     let headers = [
         ("authorization", "Bearer sandbox-key"),
         ("client-id", "idem-1"),
