@@ -70,7 +70,9 @@ impl Gen<'_> {
             }
             return Ok(Ty::Named(name.to_owned()));
         }
-        if let Some(alts) = s.get("oneOf").and_then(Value::as_array) {
+        // `anyOf` (overlapping shapes) and `oneOf` (exclusive shapes) both
+        // become the same union: decoding picks the first shape that fits.
+        if let Some(alts) = alternatives(s) {
             let alts: Vec<&Value> = alts
                 .iter()
                 .filter(|a| a.get("type").and_then(Value::as_str) != Some("null"))
@@ -87,7 +89,7 @@ impl Gen<'_> {
             let title = s
                 .get("title")
                 .and_then(Value::as_str)
-                .ok_or_else(|| format!("{ctx}: a oneOf needs a title to name its type"))?;
+                .ok_or_else(|| format!("{ctx}: a oneOf/anyOf needs a title to name its type"))?;
             let doc = s
                 .get("description")
                 .and_then(Value::as_str)
@@ -188,6 +190,13 @@ impl Gen<'_> {
     }
 }
 
+/// The alternatives of a `oneOf` or an `anyOf` schema.
+fn alternatives(s: &Value) -> Option<&Vec<Value>> {
+    s.get("oneOf")
+        .or_else(|| s.get("anyOf"))
+        .and_then(Value::as_array)
+}
+
 fn doc_lines(out: &mut String, text: &str, indent: &str) {
     for line in text.lines() {
         let _ = writeln!(out, "{indent}/// {}", line.trim_end());
@@ -218,13 +227,8 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
             gen_enum(&mut code, name, s)?;
         } else if s.get("properties").is_some() {
             gen_struct(&mut g, &mut code, name, s, &domain)?;
-        } else if s.get("oneOf").is_some() {
-            let alts: Vec<&Value> = s
-                .get("oneOf")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .collect();
+        } else if let Some(alts) = alternatives(s) {
+            let alts: Vec<&Value> = alts.iter().collect();
             let doc = s
                 .get("description")
                 .and_then(Value::as_str)
@@ -267,6 +271,11 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
         .entry("tables".into())
         .or_default()
         .push_str(&gen_catalog(spec)?);
+
+    modules
+        .entry("rules".into())
+        .or_default()
+        .push_str(&gen_rules(spec)?);
 
     let mut files = Vec::new();
     let mut root = String::from(HEADER);
@@ -441,6 +450,14 @@ fn gen_struct(
         .flatten()
         .filter_map(Value::as_str)
         .collect();
+    // `x-required-in-types: true`: the `required` fields are present in
+    // every source, so they are plain fields and decoding fails without them.
+    let plain: BTreeSet<&str> =
+        if s.get("x-required-in-types").and_then(Value::as_bool) == Some(true) {
+            required.clone()
+        } else {
+            BTreeSet::new()
+        };
     let mut fields: Vec<(String, String, Ty, Vec<String>)> = Vec::new();
     for (key, ps) in props {
         let ty = g.ty(ps, domain, &format!("{name}.{key}"))?;
@@ -483,7 +500,11 @@ fn gen_struct(
             d.push_str(desc);
         }
         doc_lines(out, &d, "    ");
-        let _ = writeln!(out, "    pub {field}: Option<{}>,", ty.rust());
+        if plain.contains(key.as_str()) {
+            let _ = writeln!(out, "    pub {field}: {},", ty.rust());
+        } else {
+            let _ = writeln!(out, "    pub {field}: Option<{}>,", ty.rust());
+        }
     }
     let _ = writeln!(
         out,
@@ -493,15 +514,43 @@ fn gen_struct(
     // Deserialize
     let _ = writeln!(
         out,
-        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        struct V;\n        impl<'de> de::Visitor<'de> for V {{\n            type Value = {name};\n            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n                f.write_str(\"a {name} object\")\n            }}\n            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n                let mut out = {name}::default();\n                while let Some(Key(key)) = map.next_key()? {{\n                    match &*key {{"
+        "impl<'de> Deserialize<'de> for {name} {{\n    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {{\n        struct V;\n        impl<'de> de::Visitor<'de> for V {{\n            type Value = {name};\n            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {{\n                f.write_str(\"a {name} object\")\n            }}\n            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<{name}, A::Error> {{\n                let mut out = {name}::default();"
+    );
+    for (key, field, _, _) in &fields {
+        if plain.contains(key.as_str()) {
+            let _ = writeln!(
+                out,
+                "let mut has_{} = false;",
+                field.trim_start_matches("r#")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "                while let Some(Key(key)) = map.next_key()? {{\n                    match &*key {{"
     );
     for (key, field, ty, aliases) in &fields {
         let mut pat = format!("\"{key}\"");
         for a in aliases {
             pat.push_str(&format!(" | \"{a}\""));
         }
+        if plain.contains(key.as_str()) {
+            let read = match ty {
+                Ty::Decimal => "map.next_value::<ExactDecimal>()?.0",
+                Ty::Int => "map.next_value::<ExactInt>()?.0",
+                _ => "map.next_value()?",
+            };
+            let _ = writeln!(
+                out,
+                "                        {pat} => {{ out.{field} = {read}; has_{} = true; }}",
+                field.trim_start_matches("r#")
+            );
+            continue;
+        }
         let read = if *ty == Ty::Decimal {
             "opt_decimal(&mut map)?".to_owned()
+        } else if *ty == Ty::Int {
+            "opt_int(&mut map)?".to_owned()
         } else {
             "map.next_value()?".to_owned()
         };
@@ -512,7 +561,20 @@ fn gen_struct(
     }
     let _ = writeln!(
         out,
-        "                        _ => {{\n                            let value = map.next_value()?;\n                            out.extra.insert(key.into_owned(), value);\n                        }}\n                    }}\n                }}\n                Ok(out)\n            }}\n        }}\n        d.deserialize_map(V)\n    }}\n}}\n"
+        "                        _ => {{\n                            let value = map.next_value()?;\n                            out.extra.insert(key.into_owned(), value);\n                        }}\n                    }}\n                }}"
+    );
+    for (key, field, _, _) in &fields {
+        if plain.contains(key.as_str()) {
+            let _ = writeln!(
+                out,
+                "if !has_{} {{ return Err(de::Error::missing_field(\"{key}\")); }}",
+                field.trim_start_matches("r#")
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "                Ok(out)\n            }}\n        }}\n        d.deserialize_map(V)\n    }}\n}}\n"
     );
 
     // Serialize
@@ -526,6 +588,13 @@ fn gen_struct(
         } else {
             "v"
         };
+        if plain.contains(key.as_str()) {
+            let _ = writeln!(
+                out,
+                "        {{\n            let v = &self.{field};\n            map.serialize_entry(\"{key}\", {value})?;\n        }}"
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "        if let Some(v) = &self.{field} {{\n            map.serialize_entry(\"{key}\", {value})?;\n        }}"
@@ -878,4 +947,194 @@ pub(crate) fn rustfmt(code: &str) -> Result<String, String> {
         ));
     }
     String::from_utf8(output.stdout).map_err(|e| e.to_string())
+}
+
+/// The request constraints of every operation, for `hercle_models::contract`:
+/// parameters first, then the JSON body's fields (nested objects as dotted
+/// names), each with the keywords the description marks as inferred.
+fn gen_rules(spec: &Spec) -> Result<String, String> {
+    let mut out = String::from(
+        "use crate::contract::*;\n\n/// Every request constraint of the description: one rule per parameter and per JSON body field.\npub const REQUEST_RULES: &[Rule] = &[\n",
+    );
+    for op in spec.operations() {
+        let id = str_of(op.op, "operationId");
+        for p in op
+            .op
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let p = match p.get("$ref").and_then(Value::as_str) {
+                Some(r) => spec
+                    .doc
+                    .pointer(r.trim_start_matches('#'))
+                    .ok_or_else(|| format!("{id}: unknown parameter {r}"))?,
+                None => p,
+            };
+            let location = match p.get("in").and_then(Value::as_str) {
+                Some("path") => "Path",
+                Some("query") => "Query",
+                Some("header") => "Header",
+                other => return Err(format!("{id}: parameter in {other:?}")),
+            };
+            let required = p.get("required").and_then(Value::as_bool).unwrap_or(false);
+            let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+            let schema = p.get("schema").unwrap_or(&Value::Null);
+            rule(spec, &mut out, id, location, name, required, schema)?;
+        }
+        let body = op
+            .op
+            .get("requestBody")
+            .and_then(|b| b.pointer("/content/application~1json/schema"))
+            .map(|s| resolve(spec, s));
+        if let Some(body) = body {
+            body_rules(spec, &mut out, id, "", body)?;
+        }
+    }
+    out.push_str("];\n");
+    Ok(out)
+}
+
+fn resolve<'a>(spec: &'a Spec, s: &'a Value) -> &'a Value {
+    ref_name(s).and_then(|n| spec.schema(n)).unwrap_or(s)
+}
+
+fn body_rules(
+    spec: &Spec,
+    out: &mut String,
+    id: &str,
+    prefix: &str,
+    object: &Value,
+) -> Result<(), String> {
+    let required: BTreeSet<&str> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for (key, ps) in object
+        .get("properties")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let name = format!("{prefix}{key}");
+        rule(
+            spec,
+            out,
+            id,
+            "Body",
+            &name,
+            required.contains(key.as_str()),
+            ps,
+        )?;
+        let target = resolve(spec, ps);
+        if target.get("properties").is_some() {
+            body_rules(spec, out, id, &format!("{name}."), target)?;
+        }
+        // Objects inside arrays: `name[].field` applies to every item.
+        if let Some(items) = target.get("items").map(|i| resolve(spec, i))
+            && items.get("properties").is_some()
+        {
+            body_rules(spec, out, id, &format!("{name}[]."), items)?;
+        }
+    }
+    Ok(())
+}
+
+fn rule(
+    spec: &Spec,
+    out: &mut String,
+    id: &str,
+    location: &str,
+    name: &str,
+    required: bool,
+    s: &Value,
+) -> Result<(), String> {
+    let target = resolve(spec, s);
+    // A keyword on the property itself wins over its referenced schema's.
+    let get = |k: &str| s.get(k).or_else(|| target.get(k));
+    let (kind, nullable) = match get("type") {
+        Some(Value::String(t)) => (t.as_str(), false),
+        Some(Value::Array(ts)) => (
+            ts.iter()
+                .filter_map(Value::as_str)
+                .find(|t| *t != "null")
+                .unwrap_or("any"),
+            ts.iter().any(|t| t == "null"),
+        ),
+        _ => (
+            "any",
+            alternatives(target).is_some_and(|a| {
+                a.iter()
+                    .any(|x| x.get("type") == Some(&Value::from("null")))
+            }),
+        ),
+    };
+    let kind = match (kind, get("format").and_then(Value::as_str)) {
+        ("string", Some("date-time")) => "DateTime",
+        ("string", _) => "String",
+        ("integer", _) => "Integer",
+        ("number", _) => "Number",
+        ("boolean", _) => "Boolean",
+        ("object", _) => "Object",
+        ("array", _) => "Array",
+        _ => "Any",
+    };
+    let one_of: Vec<String> = get("enum")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|v| format!("{:?}", v.to_string()))
+        .collect();
+    let num = |k: &str| get(k).filter(|v| v.is_number()).map(Value::to_string);
+    let bound = |inclusive: &str, exclusive: &str| match (num(exclusive), num(inclusive)) {
+        (Some(v), _) => format!("Some(Bound {{ value: {v:?}, exclusive: true }})"),
+        (None, Some(v)) => format!("Some(Bound {{ value: {v:?}, exclusive: false }})"),
+        (None, None) => "None".to_owned(),
+    };
+    let opt_u64 = |k: &str| {
+        get(k)
+            .and_then(Value::as_u64)
+            .map_or("None".to_owned(), |v| format!("Some({v})"))
+    };
+    let pattern = get("pattern")
+        .and_then(Value::as_str)
+        .map_or("None".to_owned(), |p| format!("Some({p:?})"));
+    let multiple_of = num("multipleOf").map_or("None".to_owned(), |v| format!("Some({v:?})"));
+    let items = match get("items")
+        .map(|i| resolve(spec, i))
+        .and_then(|i| i.get("type"))
+        .and_then(Value::as_str)
+    {
+        Some("string") => "String",
+        Some("integer") => "Integer",
+        Some("number") => "Number",
+        Some("boolean") => "Boolean",
+        Some("object") => "Object",
+        Some("array") => "Array",
+        _ => "Any",
+    };
+    let inferred: Vec<String> = s
+        .get("x-inferred-constraints")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|k| format!("{k:?}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "    Rule {{ operation_id: {id:?}, location: Location::{location}, name: {name:?}, required: {required}, kind: Kind::{kind}, nullable: {nullable}, one_of: &[{}], minimum: {}, maximum: {}, multiple_of: {multiple_of}, min_length: {}, max_length: {}, pattern: {pattern}, min_items: {}, items: Kind::{items}, inferred: &[{}] }},",
+        one_of.join(", "),
+        bound("minimum", "exclusiveMinimum"),
+        bound("maximum", "exclusiveMaximum"),
+        opt_u64("minLength"),
+        opt_u64("maxLength"),
+        opt_u64("minItems"),
+        inferred.join(", "),
+    );
+    Ok(())
 }

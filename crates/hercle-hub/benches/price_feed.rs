@@ -70,9 +70,9 @@ fn quote(rng: &mut Rng, i: usize) -> PriceQuote {
         "", ".9", ".93", ".930", ".9309", ".93094", ".930940", ".9309401",
     ][i % 8];
     PriceQuote {
-        id: Some(format!("23b8c1e9-3924-46de-beb1-{i:012x}")),
-        pair: Some(pair.to_owned()),
-        buy_price: Some(Decimal::new(mid + spread, scale)),
+        id: format!("23b8c1e9-3924-46de-beb1-{i:012x}"),
+        pair: pair.to_owned(),
+        buy_price: Decimal::new(mid + spread, scale),
         sell_price: Some(Decimal::new(mid - spread, scale)),
         mark_price: Some(Decimal::new(mid, scale)),
         size: Some(size),
@@ -112,7 +112,7 @@ fn frame(target: &str, e: &HubEnvelope) -> Vec<u8> {
 }
 
 fn price_frame(q: &PriceQuote) -> Vec<u8> {
-    let client_id = format!("px-{}-1", q.pair.as_deref().unwrap());
+    let client_id = format!("px-{}-1", q.pair);
     let data = EmbeddedJson::encode_as_string(q).unwrap();
     frame(
         "subscriptions",
@@ -143,7 +143,7 @@ fn mix() -> Vec<Vec<u8>> {
                     price_frame(&q)
                 }
                 1 | 2 => {
-                    q.id = Some(format!("q/{i}"));
+                    q.id = format!("q/{i}");
                     let data = EmbeddedJson::encode_as_string(&q).unwrap();
                     // Non-ASCII in a value (.NET's writer would send `\u00E9`,
                     // serde_json sends UTF-8): the general path's job either way.

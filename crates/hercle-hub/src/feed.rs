@@ -31,7 +31,7 @@
 //! let record = br#"{"type":1,"target":"subscriptions","arguments":["{\"channel\":\"subscriptions\",\"topic\":\"Execution\",\"subject\":\"execution.feeds.priceUpdate\",\"type\":\"message\",\"clientId\":\"px-1\",\"data\":\"{\\\"id\\\":\\\"q-1\\\",\\\"pair\\\":\\\"BTCUSDT\\\",\\\"buyPrice\\\":97016.27,\\\"size\\\":0.01}\"}"]}"#;
 //! let Ok(FeedRecord::Price(update)) = feed::decode(record) else { panic!() };
 //! assert_eq!(update.envelope.client_id.as_deref(), Some("px-1"));
-//! assert_eq!(update.quote.buy_price.unwrap().to_string(), "97016.27");
+//! assert_eq!(update.quote.buy_price.to_string(), "97016.27");
 //! assert_eq!(update.quote.size.unwrap().to_string(), "0.01");
 //! # Ok::<(), feed::FeedError>(())
 //! ```
@@ -67,7 +67,7 @@ impl PriceUpdate {
     /// and `-0 == 0`; this compares scale and sign too.
     pub fn identical(&self, other: &PriceUpdate) -> bool {
         let decimals = |q: &PriceQuote| {
-            [q.buy_price, q.sell_price, q.mark_price, q.size].map(|d| d.map(|d| d.serialize()))
+            [Some(q.buy_price), q.sell_price, q.mark_price, q.size].map(|d| d.map(|d| d.serialize()))
         };
         self == other && decimals(&self.quote) == decimals(&other.quote)
     }

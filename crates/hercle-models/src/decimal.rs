@@ -104,7 +104,7 @@ pub fn same_number(a: &str, b: &str) -> bool {
     is_json_number(a) && is_json_number(b) && significant_digits(a) == significant_digits(b)
 }
 
-fn is_json_number(text: &str) -> bool {
+pub(crate) fn is_json_number(text: &str) -> bool {
     let b = text.as_bytes();
     let mut i = 0;
     let digits = |i: &mut usize| {

@@ -19,6 +19,8 @@ mod market;
 pub use market::*;
 mod operations;
 pub use operations::*;
+mod rules;
+pub use rules::*;
 mod tables;
 pub use tables::*;
 mod trading;

@@ -15,12 +15,13 @@
 //!
 //! ```
 //! use hercle_models::{decode, PriceQuote};
-//! let q: PriceQuote = decode(br#"{"id":"q1","buyPrice":26798.5,"pair":"BTCUSDT","timeStamp":"2023-10-11T23:00:57Z"}"#).unwrap();
-//! assert_eq!(q.buy_price.unwrap().to_string(), "26798.5");
+//! let q: PriceQuote = decode(br#"{"id":"q1","buyPrice":26798.5,"sellPrice":26790.5,"size":1,"pair":"BTCUSDT","timeStamp":"2023-10-11T23:00:57Z"}"#).unwrap();
+//! assert_eq!(q.buy_price.to_string(), "26798.5");
 //! assert!(q.timestamp.unwrap().get().is_some());
 //! ```
 
 pub mod catalog;
+pub mod contract;
 pub mod decimal;
 mod error;
 mod json;
@@ -78,6 +79,29 @@ pub mod __private {
         map: &mut A,
     ) -> Result<Option<rust_decimal::Decimal>, A::Error> {
         Ok(map.next_value::<Option<ExactDecimal>>()?.map(|d| d.0))
+    }
+
+    /// An integer read from its exact text: `207` and `207.0` (an integer
+    /// to JSON Schema) alike, never through a float.
+    pub struct ExactInt(pub i64);
+
+    impl<'de> serde::Deserialize<'de> for ExactInt {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let ExactDecimal(v) = ExactDecimal::deserialize(d)?;
+            if !v.fract().is_zero() {
+                return Err(de::Error::custom(format_args!(
+                    "expected an integer, found {v}"
+                )));
+            }
+            i64::try_from(v)
+                .map(ExactInt)
+                .map_err(|_| de::Error::custom(format_args!("integer out of range: {v}")))
+        }
+    }
+
+    /// Reads an optional integer with [`ExactInt`].
+    pub fn opt_int<'de, A: de::MapAccess<'de>>(map: &mut A) -> Result<Option<i64>, A::Error> {
+        Ok(map.next_value::<Option<ExactInt>>()?.map(|i| i.0))
     }
 
     /// Reads an integer enum code with a typed error.

@@ -50,8 +50,11 @@ proptest! {
         };
         let parsed = parse_exact(&text).unwrap();
         prop_assert_eq!(parsed, d, "{}", text);
-        let q: PriceQuote = decode(format!(r#"{{"buyPrice":{text}}}"#).as_bytes()).unwrap();
-        prop_assert_eq!(q.buy_price, Some(d));
+        let q: PriceQuote = decode(
+            format!(r#"{{"id":"q","pair":"BTCUSDT","buyPrice":{text}}}"#).as_bytes(),
+        )
+        .unwrap();
+        prop_assert_eq!(q.buy_price, d);
     }
 
     /// Out of range numbers are typed errors naming the field, never

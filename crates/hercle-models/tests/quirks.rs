@@ -41,7 +41,7 @@ fn quirk_01_pair_size_accepts_both_timestamp_keys() {
 fn quirk_02_price_accepts_both_timestamp_keys() {
     for key in ["timeStamp", "timestamp"] {
         let q: PriceQuote =
-            decode(format!(r#"{{"buyPrice":1,"{key}":"2024-06-01T12:00:00Z"}}"#).as_bytes())
+            decode(format!(r#"{{"id":"q","pair":"BTCUSDT","buyPrice":1,"sellPrice":1,"size":1,"{key}":"2024-06-01T12:00:00Z"}}"#).as_bytes())
                 .unwrap();
         assert!(q.timestamp.unwrap().get().is_some(), "{key}");
     }

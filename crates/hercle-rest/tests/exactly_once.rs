@@ -32,7 +32,6 @@ async fn quote(c: &Client) -> String {
     .await
     .unwrap()
     .id
-    .unwrap()
 }
 
 fn order(price_id: &str) -> Input<ops::PlaceOtcOrder> {

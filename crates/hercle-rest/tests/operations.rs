@@ -69,7 +69,7 @@ async fn every_operation_on_its_happy_path() {
                 query: (),
                 body: body(&format!(
                     r#"{{"priceId":"{}","side":"buy","slippage":1}}"#,
-                    quote.id.clone().unwrap()
+                    quote.id
                 )),
             },
             CallOptions {
@@ -80,7 +80,7 @@ async fn every_operation_on_its_happy_path() {
         .await
         .unwrap();
     assert_eq!(order.status, Some(OrderStatus::Executed));
-    assert_eq!(order.price, quote.buy_price);
+    assert_eq!(order.price, Some(quote.buy_price));
     hit(OperationId::PlaceOtcOrder);
     let orders = c
         .get_orders_by_client_id(ops::GetOrdersByClientIdPath {

@@ -359,7 +359,7 @@ impl State {
             _ => &[],
         };
         if let Some(missing) = required.iter().find(|k| !params.contains_key(**k)) {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
                 "addressParams",
                 format!("addressParams.{missing} is required for {asset}/{network}"),
             ));
@@ -496,6 +496,9 @@ impl State {
         if to.starts_with("vac_") && account.is_none() {
             return Err(ApiError::not_found("Deposit account", &to));
         }
+        if self.available(key, asset).checked_add(amount).is_none() {
+            return Err(ApiError::rule("amount", "amount is too large"));
+        }
         self.deposit(key, asset, amount);
         let id = self.new_id();
         let now = self.now();
@@ -565,7 +568,10 @@ impl State {
         let id = format!("inv_{}", self.new_id().replace('-', ""));
         let now = self.now();
         let expires = Timestamp::from(now + Duration::hours(hours));
-        let sats = (amount * d("100000000")).round();
+        let sats = amount
+            .checked_mul(d("100000000"))
+            .ok_or_else(|| ApiError::rule("amountBtc", "amountBtc is too large"))?
+            .round();
         let request = format!("lnbcrt{sats}n1sandbox{}", id.get(4..20).unwrap_or_default());
         let acct = self.account(key);
         acct.invoices.push(LightningInvoice {
@@ -611,7 +617,7 @@ impl State {
             })
             .filter(|s| !s.is_empty())
         else {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
                 "paymentRequestHash",
                 "Not a BOLT11 payment request with an amount",
             ));

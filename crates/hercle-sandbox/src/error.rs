@@ -7,14 +7,23 @@ use hercle_models::{ErrorBody, RestErrorDetail, RestErrorDocs};
 pub enum ErrorKind {
     /// Arguments failed validation: 400, hub `preChecksError`.
     Validation,
-    /// The operation could not be done (funds, state): 400, hub `<prefix>.error`.
+    /// Well-formed arguments that break a rule the description's schema
+    /// cannot state (a date range, a pair's size limits, an unknown pair or
+    /// token): 422, hub `preChecksError`.
+    Rule,
+    /// The operation could not be done (funds, whitelist, state): 422, hub
+    /// `<prefix>.error`.
     Failed,
+    /// The resource already exists: 409, hub `<prefix>.error`.
+    Conflict,
     /// Unknown id: 404, hub `<prefix>.error`.
     NotFound,
     /// Missing or invalid key: 401.
     Unauthenticated,
     /// KYC or permissions: 403.
     Forbidden,
+    /// The path is served, with other methods: 405.
+    MethodNotAllowed,
     /// Rate limit: 429.
     RateLimited,
     /// Injected server failure.
@@ -55,6 +64,26 @@ impl ApiError {
         }
     }
 
+    /// Well-formed `param` that breaks a rule outside the schema.
+    pub fn rule(param: &str, message: impl Into<String>) -> Self {
+        ApiError {
+            kind: ErrorKind::Rule,
+            code: "invalid_request",
+            message: message.into(),
+            param: Some(param.to_owned()),
+        }
+    }
+
+    /// The resource already exists.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            kind: ErrorKind::Conflict,
+            code,
+            message: message.into(),
+            param: None,
+        }
+    }
+
     /// The operation failed for a business reason.
     pub fn failed(code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
@@ -75,11 +104,15 @@ impl ApiError {
         }
     }
 
-    /// HTTP status for REST.
+    /// HTTP status for REST: 400 only for what breaks the description's
+    /// schema; 422 and 409 for valid requests refused (docs errors page).
     pub fn status(&self) -> u16 {
         match self.kind {
-            ErrorKind::Validation | ErrorKind::Failed => 400,
+            ErrorKind::Validation => 400,
+            ErrorKind::Rule | ErrorKind::Failed => 422,
+            ErrorKind::Conflict => 409,
             ErrorKind::NotFound => 404,
+            ErrorKind::MethodNotAllowed => 405,
             ErrorKind::Unauthenticated => 401,
             ErrorKind::Forbidden => 403,
             ErrorKind::RateLimited => 429,

@@ -52,7 +52,7 @@ impl State {
                 && w.address.as_deref() == Some(address.as_str())
                 && w.asset.as_deref() == Some(asset.as_str())
         }) {
-            return Err(ApiError::failed(
+            return Err(ApiError::conflict(
                 "already_exists",
                 "Address already whitelisted",
             ));

@@ -64,7 +64,7 @@ pub(crate) fn envelope<T: Serialize + ?Sized>(
 }
 
 fn error_envelope(method: Option<&HubMethod>, client_id: &str, err: &ApiError) -> HubEnvelope {
-    if err.kind == ErrorKind::Validation {
+    if matches!(err.kind, ErrorKind::Validation | ErrorKind::Rule) {
         return envelope(
             HubChannel::ExecutionEvents,
             "preChecksError",

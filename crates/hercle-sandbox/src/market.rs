@@ -79,7 +79,7 @@ impl Market {
             .iter()
             .map(|w| &w.config)
             .find(|p| p.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| ApiError::invalid("pair", format!("Unknown pair {name}")))
+            .ok_or_else(|| ApiError::rule("pair", format!("Unknown pair {name}")))
     }
 
     fn walk(&mut self, name: &str, clock: &Clock) -> Result<&mut Walk, ApiError> {
@@ -89,7 +89,7 @@ impl Market {
             .walks
             .iter_mut()
             .find(|w| w.config.name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| ApiError::invalid("pair", format!("Unknown pair {name}")))?;
+            .ok_or_else(|| ApiError::rule("pair", format!("Unknown pair {name}")))?;
         // Bounded catch-up: a sandbox left idle for days does not spin.
         let behind = target.saturating_sub(walk.step).min(10_000);
         for _ in 0..behind {
@@ -136,7 +136,7 @@ impl Market {
             return Err(ApiError::invalid("size", "Size must be greater than 0"));
         }
         if size < c.min_size || size > c.max_size {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
                 "size",
                 format!("Size must be between {} and {}", c.min_size, c.max_size),
             ));
@@ -168,9 +168,9 @@ impl Market {
         let (buy, sell, mid, scale) = self.prices(pair, size, clock)?;
         let id = self.remember(pair, size, buy, sell, number);
         Ok(PriceQuote {
-            id: Some(id),
-            pair: Some(self.pair(pair)?.name.clone()),
-            buy_price: Some(buy),
+            id,
+            pair: self.pair(pair)?.name.clone(),
+            buy_price: buy,
             sell_price: Some(sell),
             mark_price: Some(mid.round_dp(scale + 3)),
             size: Some(size),

@@ -2,7 +2,6 @@
 //! cursor pages (opaque `paginationToken`), with the documented bounds.
 
 use crate::error::ApiError;
-use crate::server::percent_decode;
 use hercle_models::Timestamp;
 use time::OffsetDateTime;
 
@@ -22,9 +21,10 @@ pub(crate) struct OffsetPage {
     pub(crate) size: usize,
 }
 
+/// `text` is already decoded: REST decodes path segments once, hub
+/// arguments are plain strings.
 fn date(param: &str, text: &str) -> Result<OffsetDateTime, ApiError> {
-    let decoded = percent_decode(text);
-    Timestamp::from_text(&decoded)
+    Timestamp::from_text(text)
         .get()
         .ok_or_else(|| ApiError::invalid(param, format!("{param} must be an ISO-8601 date-time")))
 }
@@ -41,7 +41,7 @@ pub(crate) fn offset(
     let start = date("startDate", start)?;
     let end = date("endDate", end)?;
     if end < start {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
             "endDate",
             "endDate must not be before startDate",
         ));
@@ -49,7 +49,7 @@ pub(crate) fn offset(
     if let Some(days) = max_range_days
         && end - start > time::Duration::days(i64::from(days))
     {
-        return Err(ApiError::invalid(
+        return Err(ApiError::rule(
             "endDate",
             format!("The date range must not exceed {days} days"),
         ));
@@ -112,12 +112,12 @@ pub(crate) fn cursor<T: Clone>(
         None => 0,
         Some(t) => {
             let last = parse_token(t)
-                .ok_or_else(|| ApiError::invalid("paginationToken", "Invalid pagination token"))?;
+                .ok_or_else(|| ApiError::rule("paginationToken", "Invalid pagination token"))?;
             items
                 .iter()
                 .position(|i| id_of(i) == Some(last.as_str()))
                 .map(|p| p + 1)
-                .ok_or_else(|| ApiError::invalid("paginationToken", "Invalid pagination token"))?
+                .ok_or_else(|| ApiError::rule("paginationToken", "Invalid pagination token"))?
         }
     };
     let page: Vec<T> = items.iter().skip(start).take(size).cloned().collect();
@@ -146,7 +146,7 @@ mod tests {
     #[test]
     fn offset_bounds() {
         let ok = offset(
-            "2025-01-01T00%3A00%3A00Z",
+            "2025-01-01T00:00:00+00:00",
             "2025-01-07T00:00:00Z",
             "0",
             "25",
@@ -154,13 +154,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!((ok.page, ok.size), (0, 25));
-        for (s, e, p, n, days) in [
+        // Malformed values are 400; a range that breaks a rule is 422.
+        for (s, e, p, n, days, status) in [
             (
                 "2025-01-01T00:00:00Z",
                 "2025-01-09T00:00:00Z",
                 "0",
                 "25",
                 Some(7),
+                422,
             ),
             (
                 "2025-01-02T00:00:00Z",
@@ -168,6 +170,7 @@ mod tests {
                 "0",
                 "25",
                 None,
+                422,
             ),
             (
                 "2025-01-01T00:00:00Z",
@@ -175,6 +178,7 @@ mod tests {
                 "-1",
                 "25",
                 None,
+                400,
             ),
             (
                 "2025-01-01T00:00:00Z",
@@ -182,6 +186,7 @@ mod tests {
                 "0",
                 "4",
                 None,
+                400,
             ),
             (
                 "2025-01-01T00:00:00Z",
@@ -189,12 +194,13 @@ mod tests {
                 "0",
                 "51",
                 None,
+                400,
             ),
-            ("yesterday", "2025-01-02T00:00:00Z", "0", "5", None),
+            ("yesterday", "2025-01-02T00:00:00Z", "0", "5", None, 400),
         ] {
             assert_eq!(
                 offset(s, e, p, n, days).unwrap_err().status(),
-                400,
+                status,
                 "{s} {e} {p} {n}"
             );
         }

@@ -5,10 +5,11 @@
 use crate::error::{ApiError, ErrorKind};
 use crate::funding::WithdrawInput;
 use crate::paging;
-use crate::server::{Query, percent_decode};
+use crate::server::{Query, path_decode};
 use crate::server::{Reply, Shared};
 use crate::state::State;
 use hercle_models::catalog::{Endpoint, HttpMethod};
+use hercle_models::contract::{self, Location};
 use hercle_models::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,16 +38,85 @@ pub(crate) fn error_reply(err: &ApiError) -> Reply {
     Reply::json(err.status(), &err.body())
 }
 
-/// Handles one REST request end to end (auth, limits, idempotency, op).
-pub(crate) fn handle(shared: &Shared, req: &RestRequest<'_>) -> Reply {
-    let Some((endpoint, params)) = method_of(req.method).and_then(|m| Endpoint::route(m, req.path))
-    else {
+/// A path served with other methods: 405 with the `Allow` header, as HTTP
+/// asks; a path not served at all: 404.
+fn no_route(req: &RestRequest<'_>) -> Reply {
+    // The methods of the template that matches most literally:
+    // `/withdrawals/address` is not also `/withdrawals/{withdrawClientId}`.
+    let literals = |path: &str| path.split('/').filter(|s| !s.starts_with('{')).count();
+    let routes: Vec<(HttpMethod, &str)> = [
+        HttpMethod::Get,
+        HttpMethod::Post,
+        HttpMethod::Put,
+        HttpMethod::Delete,
+    ]
+    .into_iter()
+    .filter_map(|m| Endpoint::route(m, req.path).map(|(e, _)| (m, e.path)))
+    .collect();
+    let best = routes.iter().map(|(_, p)| literals(p)).max();
+    let allowed: Vec<&str> = routes
+        .iter()
+        .filter(|(_, p)| Some(literals(p)) == best)
+        .map(|(m, _)| m.as_str())
+        .collect();
+    if allowed.is_empty() {
         return error_reply(&ApiError {
             kind: ErrorKind::NotFound,
             code: "not_found",
             message: format!("No route for {} {}", req.method, req.path),
             param: None,
         });
+    }
+    let mut reply = error_reply(&ApiError {
+        kind: ErrorKind::MethodNotAllowed,
+        code: "method_not_allowed",
+        message: format!("{} is not served on {}", req.method, req.path),
+        param: None,
+    });
+    reply.headers.push(("allow", allowed.join(", ")));
+    reply
+}
+
+/// Refuses (400, naming the parameter) a request that breaks the
+/// description's constraints, read from the generated rule table: the one
+/// place where "malformed" is decided, shared with clients.
+fn check_contract(
+    endpoint: &Endpoint,
+    params: &[(&str, &str)],
+    req: &RestRequest<'_>,
+) -> Result<(), ApiError> {
+    let query = Query::parse(Some(req.query));
+    let mut violations =
+        contract::check_params(endpoint.operation_id, |location, name| match location {
+            Location::Path => params
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| path_decode(v)),
+            Location::Query => query.get(name).map(str::to_owned),
+            Location::Header if name.eq_ignore_ascii_case("Client-Id") => {
+                req.client_id.map(str::to_owned)
+            }
+            _ => None,
+        });
+    if endpoint.request.is_some() && violations.is_empty() {
+        violations = contract::check_body(endpoint.operation_id, req.body);
+    }
+    match violations.first() {
+        None => Ok(()),
+        Some(v) if v.keyword == "required" => Err(ApiError::missing(v.name)),
+        // Valid JSON an exact decimal cannot hold: refused, but not as malformed.
+        Some(v) if v.keyword == contract::NOT_A_DECIMAL => {
+            Err(ApiError::rule(v.name, v.message.clone()))
+        }
+        Some(v) => Err(ApiError::invalid(v.name, v.message.clone())),
+    }
+}
+
+/// Handles one REST request end to end (auth, limits, idempotency, op).
+pub(crate) fn handle(shared: &Shared, req: &RestRequest<'_>) -> Reply {
+    let Some((endpoint, params)) = method_of(req.method).and_then(|m| Endpoint::route(m, req.path))
+    else {
+        return no_route(req);
     };
     let key = match shared.authenticate(req.authorization) {
         Ok(k) => k,
@@ -59,6 +129,9 @@ pub(crate) fn handle(shared: &Shared, req: &RestRequest<'_>) -> Reply {
             .headers
             .push(("retry-after", seconds.max(1).to_string()));
         return reply;
+    }
+    if let Err(e) = check_contract(endpoint, &params, req) {
+        return error_reply(&e);
     }
     let execute = || {
         let result = {
@@ -107,7 +180,7 @@ fn param(params: &[(&str, &str)], name: &str) -> Result<String, ApiError> {
     params
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, v)| percent_decode(v))
+        .map(|(_, v)| path_decode(v))
         .ok_or_else(|| ApiError::missing(name))
 }
 
@@ -256,9 +329,7 @@ fn dispatch(
         "RemoveWhitelistedAddress" => {
             let r: RemoveWhitelistedAddressRequest = body(req)?;
             // The docs' curl sends `id` (quirk 18): accept it too.
-            let id = r
-                .address_id
-                .or_else(|| r.extra.get("id").and_then(|v| v.decode::<String>().ok()));
+            let id = r.address_id.or(r.id);
             ok(endpoint, &state.remove_whitelisted(key, id)?)
         }
         "GetDepositAddresses" => ok(endpoint, &state.deposit_addresses(key)),
@@ -401,10 +472,25 @@ fn dispatch(
                 },
             )
         }
-        "UploadEndUserDocument" => ok(
-            endpoint,
-            &state.upload_document(key, &param(params, "endUserId")?)?,
-        ),
+        "UploadEndUserDocument" => {
+            // The multipart form's required parts (the file itself is not
+            // kept); the type is one the docs list (quirk 22: not the curl's).
+            let kind = form_field(req.body, "type").ok_or_else(|| ApiError::missing("type"))?;
+            form_field(req.body, "file").ok_or_else(|| ApiError::missing("file"))?;
+            if !DocumentType::KNOWN
+                .iter()
+                .any(|k| k.as_str().as_bytes() == kind)
+            {
+                return Err(ApiError::invalid(
+                    "type",
+                    "type must be one of the documented document types",
+                ));
+            }
+            ok(
+                endpoint,
+                &state.upload_document(key, &param(params, "endUserId")?)?,
+            )
+        }
         "CreateDepositAccount" => ok(endpoint, &state.create_deposit_account(key, body(req)?)?),
         "GetDepositAccounts" => {
             let items = state.account(key).banking.deposit_accounts.clone();
@@ -492,6 +578,23 @@ fn dispatch(
             param: None,
         }),
     }
+}
+
+/// The value of a `multipart/form-data` part named `name`: the bytes between
+/// the part's blank line and the next CRLF boundary line.
+fn form_field<'b>(body: &'b [u8], name: &str) -> Option<&'b [u8]> {
+    let marker = format!("name=\"{name}\"");
+    let at = body
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())?;
+    let rest = body.get(at + marker.len()..)?;
+    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let value = rest.get(start..)?;
+    let end = value
+        .windows(4)
+        .position(|w| w == b"\r\n--")
+        .unwrap_or(value.len());
+    value.get(..end)
 }
 
 /// Networks per asset, as `GetAssetNetworks` answers.

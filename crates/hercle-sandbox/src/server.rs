@@ -244,6 +244,12 @@ impl Query {
     }
 }
 
+/// Decodes one path segment: like [`percent_decode`] but `+` stays a plus
+/// (only forms turn it into a space), so `+01:00` offsets and `1e+8` survive.
+pub(crate) fn path_decode(s: &str) -> String {
+    percent_decode(&s.replace('+', "%2B"))
+}
+
 /// `application/x-www-form-urlencoded` decoding; malformed escapes are kept
 /// as they are rather than rejected (a bad token then simply fails auth).
 pub(crate) fn percent_decode(s: &str) -> String {

@@ -254,7 +254,7 @@ impl State {
         let size = size.unwrap_or_default();
         let amount = amount.unwrap_or_default();
         if size < Decimal::ZERO || amount < Decimal::ZERO || (size.is_zero() && amount.is_zero()) {
-            return Err(ApiError::invalid(
+            return Err(ApiError::rule(
                 "size",
                 "Give a size or an amount greater than 0",
             ));
@@ -284,7 +284,7 @@ impl State {
         };
         let quote = self.market.quote(&cfg.name, size, &self.clock)?;
         let price = if side == Side::Buy {
-            quote.buy_price
+            Some(quote.buy_price)
         } else {
             quote.sell_price
         };

@@ -192,7 +192,7 @@ async fn every_endpoint_is_served() {
         let r = api.call(method, &format!("{path}{query}"), body).await;
         // Served means: routed and simulated. Validation errors are fine here.
         assert!(
-            matches!(r.status, 200 | 201 | 400 | 404)
+            matches!(r.status, 200 | 201 | 400 | 404 | 422)
                 && !String::from_utf8_lossy(&r.body).contains("No route"),
             "{} {path}: {} {}",
             e.operation_id,
@@ -214,12 +214,9 @@ async fn price_order_balances_and_lookups() {
         .call("GET", "/api/v1/price/BTCUSDT/0.5", None)
         .await
         .json();
-    let (buy, sell) = (quote.buy_price.unwrap(), quote.sell_price.unwrap());
+    let (buy, sell) = (quote.buy_price, quote.sell_price.unwrap());
     assert!(buy > sell, "spread");
-    let body = format!(
-        r#"{{"priceId":"{}","side":"buy","slippage":1}}"#,
-        quote.id.unwrap()
-    );
+    let body = format!(r#"{{"priceId":"{}","side":"buy","slippage":1}}"#, quote.id);
     let r = api
         .send(
             "POST",
@@ -297,10 +294,7 @@ async fn client_id_replays_the_original_response_and_does_nothing_twice() {
         .call("GET", "/api/v1/price/ETHUSDT/2", None)
         .await
         .json();
-    let body = format!(
-        r#"{{"priceId":"{}","side":"sell","slippage":1}}"#,
-        quote.id.unwrap()
-    );
+    let body = format!(r#"{{"priceId":"{}","side":"sell","slippage":1}}"#, quote.id);
     let headers = [
         ("authorization", "Bearer sandbox-key"),
         ("client-id", "idem-1"),
@@ -348,7 +342,31 @@ async fn validation_errors_name_the_parameter() {
             None,
         )
         .await;
-    assert_eq!(r.status, 400, "7-day limit");
+    // Well-formed dates whose range breaks a rule no schema can state: 422.
+    assert_eq!(r.status, 422, "7-day limit");
+    // A malformed date is a 400 naming it, in the query too (issue 14:
+    // GET /api/v1/withdrawals used to accept any endDate).
+    let r = api
+        .call("GET", "/api/v1/withdrawals?endDate=yesterday", None)
+        .await;
+    assert_eq!(r.status, 400);
+    let ErrorBody::RestErrorDocs(e) = r.json::<ErrorBody>() else {
+        panic!()
+    };
+    assert_eq!(e.error.unwrap().param.as_deref(), Some("endDate"));
+    // A `+` offset in a path date is a plus, not a form-encoded space.
+    let r = api
+        .call(
+            "GET",
+            "/api/v1/user/trades/2025-01-01T00:00:00%2B01:00/2025-01-02T00:00:00+01:00/0/5",
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // A served path with another method: 405 listing the methods.
+    let r = api.call("PUT", "/api/v1/withdrawals/address", None).await;
+    assert_eq!(r.status, 405);
+    assert_eq!(r.headers["allow"], "POST");
     let r = api
         .call(
             "POST",
@@ -399,7 +417,8 @@ async fn withdrawal_needs_a_whitelisted_address() {
         api.call("POST", "/api/v1/withdrawals", Some(w))
             .await
             .status,
-        400
+        422,
+        "a valid request refused for the account's state"
     );
     let r = api
         .call(
@@ -472,7 +491,10 @@ async fn banking_flow_and_cursor_pages() {
     let api = Api::new(Config::default()).await;
     let mut ids = Vec::new();
     for i in 0..7 {
-        let body = format!(r#"{{"type":0,"name":"Payee {i}","country":"GB"}}"#);
+        // Every field the docs mark required (the description enforces them).
+        let body = format!(
+            r#"{{"type":0,"name":"Payee {i}","surname":"Doe","company":"","country":"GB","state":"","city":"London","address":"1 High St","postalCode":"N1 1AA"}}"#
+        );
         let r = api.call("POST", "/api/v1/payee", Some(&body)).await;
         assert_eq!(r.status, 201);
         ids.push(r.json::<Payee>().id.unwrap());
@@ -501,7 +523,7 @@ async fn banking_flow_and_cursor_pages() {
     assert!(second.pagination_token.is_none());
 
     let r = api.call("POST", &format!("/api/v1/payees/{}/addresses", ids[0]), Some(r#"{"name":"eur","asset":"EUR","address":"LT601010012345678901","network":"Sepa","addressParams":{}}"#)).await;
-    assert_eq!(r.status, 400, "EUR needs bic");
+    assert_eq!(r.status, 422, "EUR needs bic");
     let r = api.call("POST", &format!("/api/v1/payees/{}/addresses", ids[0]), Some(r#"{"name":"eur","asset":"EUR","address":"LT601010012345678901","network":"Sepa","addressParams":{"bic":"SBXXLT22"}}"#)).await;
     let pa: PayeeAddress = r.json();
     let body = format!(

@@ -71,9 +71,9 @@ struct QuoteParts<'a> {
 /// to the general path, which reports the error.
 fn build_quote(p: QuoteParts<'_>) -> Option<SubscribePairPriceChannelData> {
     Some(PriceQuote {
-        id: p.id.map(str::to_owned),
-        pair: p.pair.map(str::to_owned),
-        buy_price: p.buy_price,
+        id: p.id?.to_owned(),
+        pair: p.pair?.to_owned(),
+        buy_price: p.buy_price?,
         sell_price: p.sell_price,
         mark_price: p.mark_price,
         size: p.size,

@@ -123,7 +123,7 @@ impl<'de> Deserialize<'de> for Balances {
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
                         "userId" => out.user_id = map.next_value()?,
-                        "sequence" => out.sequence = map.next_value()?,
+                        "sequence" => out.sequence = opt_int(&mut map)?,
                         "assets" => out.assets = map.next_value()?,
                         "baseCurrency" => out.base_currency = map.next_value()?,
                         "totalCurrentExposure" => {
@@ -306,7 +306,7 @@ impl<'de> Deserialize<'de> for Transaction {
                     match &*key {
                         "id" => out.id = map.next_value()?,
                         "userId" => out.user_id = map.next_value()?,
-                        "sequence" => out.sequence = map.next_value()?,
+                        "sequence" => out.sequence = opt_int(&mut map)?,
                         "type" => out.r#type = map.next_value()?,
                         "asset" => out.asset = map.next_value()?,
                         "amount" => out.amount = opt_decimal(&mut map)?,

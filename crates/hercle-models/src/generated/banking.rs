@@ -19,7 +19,7 @@ use std::fmt;
 pub struct Business {
     /// `id`: response only
     pub id: Option<String>,
-    /// `companyName`: regex [a-zA-Z0-9\s',£€¥'':/«»"".?\-+()]+ (required)
+    /// `companyName`, required: regex [a-zA-Z0-9\s',£€¥'':/«»"".?\-+()]+ (required)
     pub company_name: Option<String>,
     /// `tradingName`: same regex (required)
     pub trading_name: Option<String>,
@@ -468,13 +468,13 @@ impl Serialize for CreateDepositAccountRequest {
 /// `CreateTransferRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateTransferRequest {
-    /// `asset`, required: (required)
+    /// `asset`, required: (required); Inferred: the API refuses blank identifiers
     pub asset: Option<String>,
-    /// `amount`, required: (required)
+    /// `amount`, required: (required); Inferred: a zero or negative amount moves nothing; the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub amount: Option<Decimal>,
-    /// `internalAddressId`, required: (required; source internal/deposit address id)
+    /// `internalAddressId`, required: (required; source internal/deposit address id); Inferred: the API refuses blank identifiers
     pub internal_address_id: Option<String>,
-    /// `payeeAddressId`, required: (required)
+    /// `payeeAddressId`, required: (required); Inferred: the API refuses blank identifiers
     pub payee_address_id: Option<String>,
     /// `description`, required: (required, <=250 chars)
     pub description: Option<String>,
@@ -1983,11 +1983,11 @@ impl<'de> Deserialize<'de> for PayeeType {
 /// `Person` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Person {
-    /// `firstName`: 1-100 (required)
+    /// `firstName`, required: 1-100 (required)
     pub first_name: Option<String>,
     /// `middleName`: optional
     pub middle_name: Option<String>,
-    /// `lastName`: 1-100 (required)
+    /// `lastName`, required: 1-100 (required)
     pub last_name: Option<String>,
     /// `dob`: YYYY-MM-DD (required)
     pub dob: Option<String>,
@@ -2091,7 +2091,7 @@ pub struct RegisterBusinessEndUserRequest {
     pub business: Option<Business>,
     /// `businessPersons`, required
     pub business_persons: Option<Vec<BusinessPerson>>,
-    /// `ipAddress`, required: (required)
+    /// `ipAddress`, required: (required); Inferred: the API refuses blank identifiers
     pub ip_address: Option<String>,
     /// `sector`, required
     pub sector: Option<BusinessSector>,
@@ -2158,7 +2158,7 @@ impl Serialize for RegisterBusinessEndUserRequest {
 pub struct RegisterIndividualEndUserRequest {
     /// `person`, required
     pub person: Option<Person>,
-    /// `ipAddress`, required: (required)
+    /// `ipAddress`, required: (required); Inferred: the API refuses blank identifiers
     pub ip_address: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -2213,15 +2213,15 @@ impl Serialize for RegisterIndividualEndUserRequest {
 /// `RegisterPayeeAddressRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RegisterPayeeAddressRequest {
-    /// `name`, required: (required)
+    /// `name`, required: (required); Inferred: the API refuses blank identifiers
     pub name: Option<String>,
-    /// `asset`, required: (required)
+    /// `asset`, required: (required); Inferred: the API refuses blank identifiers
     pub asset: Option<String>,
-    /// `address`, required: (required)
+    /// `address`, required: (required); Inferred: the API refuses blank identifiers
     pub address: Option<String>,
     /// `addressParams`, required: key/value pairs; keys per rail (quirk 23)
     pub address_params: Option<BTreeMap<String, String>>,
-    /// `network`: (inferred; hub equivalent has Network)
+    /// `network`, required: (inferred; hub equivalent has Network); Inferred: the rail (and its addressParams keys) follows asset and network, so network is needed
     pub network: Option<String>,
     /// `comment`: (inferred; hub equivalent has Comment)
     pub comment: Option<String>,
@@ -2296,7 +2296,7 @@ impl Serialize for RegisterPayeeAddressRequest {
 pub struct RegisterPayeeRequest {
     /// `type`, required
     pub r#type: Option<PayeeType>,
-    /// `name`, required: (required)
+    /// `name`, required: (required); Inferred: the end-user name limits (1-100) applied to payees
     pub name: Option<String>,
     /// `endUserId`: (optional)
     pub end_user_id: Option<String>,
@@ -2517,9 +2517,9 @@ impl<'de> Deserialize<'de> for SimulatePayinPaymentScheme {
 /// `SimulatePayinRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SimulatePayinRequest {
-    /// `amount`, required: (required)
+    /// `amount`, required: (required); Inferred: a zero or negative amount moves nothing; the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub amount: Option<Decimal>,
-    /// `toAddress`, required: (required; fac_* fiat account or vac_* virtual account id)
+    /// `toAddress`, required: (required; fac_* fiat account or vac_* virtual account id); Inferred: the API refuses blank identifiers
     pub to_address: Option<String>,
     /// `from`, required
     pub from: Option<SimulatePayinSender>,
@@ -2873,7 +2873,7 @@ impl<'de> Deserialize<'de> for TransferCreated {
                 let mut out = TransferCreated::default();
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "httpStatusCode" => out.http_status_code = map.next_value()?,
+                        "httpStatusCode" => out.http_status_code = opt_int(&mut map)?,
                         "message" => out.message = map.next_value()?,
                         "id" => out.id = map.next_value()?,
                         "asset" => out.asset = map.next_value()?,

@@ -191,7 +191,7 @@ impl Serialize for RestErrorSupportArticle {
     }
 }
 
-/// Either documented error format (quirk 13).
+/// Either documented error format (quirk 13). `anyOf`, not `oneOf`: neither format closes its object and every field is optional, so one body can match both (the sandbox's `{"error":{...}}` does).
 ///
 /// Told apart by the JSON kind, then by field names only one shape has;
 /// anything else is kept in `Other`.

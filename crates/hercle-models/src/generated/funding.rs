@@ -46,7 +46,7 @@ impl<'de> Deserialize<'de> for AddressOpResult {
                 let mut out = AddressOpResult::default();
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "httpStatusCode" => out.http_status_code = map.next_value()?,
+                        "httpStatusCode" => out.http_status_code = opt_int(&mut map)?,
                         "addressId" => out.address_id = map.next_value()?,
                         "userId" => out.user_id = map.next_value()?,
                         "endUserId" => out.end_user_id = map.next_value()?,
@@ -176,9 +176,9 @@ impl Serialize for BankDetails {
 /// `CreateDepositAddressRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateDepositAddressRequest {
-    /// `asset`, required: (required; e.g. EUR, USD, BTC)
+    /// `asset`, required: (required; e.g. EUR, USD, BTC); Inferred: the API refuses blank identifiers
     pub asset: Option<String>,
-    /// `network`, required: (required; e.g. Sepa, Swift, Bitcoin)
+    /// `network`, required: (required; e.g. Sepa, Swift, Bitcoin); Inferred: the API refuses blank identifiers
     pub network: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -449,13 +449,13 @@ impl Serialize for DepositAddress {
 /// `InstantWithdrawRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InstantWithdrawRequest {
-    /// `asset`, required: (required)
+    /// `asset`, required: (required); Inferred: the API refuses blank identifiers
     pub asset: Option<String>,
-    /// `amount`, required: (required)
+    /// `amount`, required: (required); Inferred: a zero or negative amount moves nothing; the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub amount: Option<Decimal>,
-    /// `address`, required: (required)
+    /// `address`, required: (required); Inferred: the API refuses blank identifiers
     pub address: Option<String>,
-    /// `network`, required: (required)
+    /// `network`, required: (required); Inferred: the API refuses blank identifiers
     pub network: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -573,11 +573,13 @@ impl<'de> Deserialize<'de> for RefAccountType {
     }
 }
 
-/// `RemoveWhitelistedAddressRequest` object.
+/// addressId (schema) or id (the docs' curl, quirk 18): one of them is required.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RemoveWhitelistedAddressRequest {
-    /// `addressId`, required: (required)
+    /// `addressId`: (required); Inferred: the API refuses blank identifiers
     pub address_id: Option<String>,
+    /// `id`: the docs' curl sends the address id as `id` (quirk 18); accepted in place of addressId
+    pub id: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
 }
@@ -598,6 +600,7 @@ impl<'de> Deserialize<'de> for RemoveWhitelistedAddressRequest {
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
                         "addressId" => out.address_id = map.next_value()?,
+                        "id" => out.id = map.next_value()?,
                         _ => {
                             let value = map.next_value()?;
                             out.extra.insert(key.into_owned(), value);
@@ -616,6 +619,9 @@ impl Serialize for RemoveWhitelistedAddressRequest {
         let mut map = s.serialize_map(None)?;
         if let Some(v) = &self.address_id {
             map.serialize_entry("addressId", v)?;
+        }
+        if let Some(v) = &self.id {
+            map.serialize_entry("id", v)?;
         }
         for (k, v) in &self.extra {
             map.serialize_entry(k, v)?;
@@ -737,13 +743,13 @@ impl<'de> Deserialize<'de> for RoutingCodeType {
 /// `WhitelistAddressRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WhitelistAddressRequest {
-    /// `name`, required: (required)
+    /// `name`, required: (required); Inferred: the API refuses blank identifiers
     pub name: Option<String>,
-    /// `asset`, required: (required)
+    /// `asset`, required: (required); Inferred: the API refuses blank identifiers
     pub asset: Option<String>,
-    /// `address`, required: (required)
+    /// `address`, required: (required); Inferred: the API refuses blank identifiers
     pub address: Option<String>,
-    /// `network`, required: (required)
+    /// `network`, required: (required); Inferred: the API refuses blank identifiers
     pub network: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -806,15 +812,15 @@ impl Serialize for WhitelistAddressRequest {
 /// `WhitelistAddressWithParamsRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WhitelistAddressWithParamsRequest {
-    /// `name`, required: (required)
+    /// `name`, required: (required); Inferred: the API refuses blank identifiers
     pub name: Option<String>,
-    /// `asset`, required: (required)
+    /// `asset`, required: (required); Inferred: the API refuses blank identifiers
     pub asset: Option<String>,
-    /// `address`, required: (required)
+    /// `address`, required: (required); Inferred: the API refuses blank identifiers
     pub address: Option<String>,
     /// `addressParams`, required: key/value pairs; keys per rail (quirk 23)
     pub address_params: Option<BTreeMap<String, String>>,
-    /// `network`, required: (required)
+    /// `network`, required: (required); Inferred: the API refuses blank identifiers
     pub network: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -1078,13 +1084,13 @@ impl<'de> Deserialize<'de> for WhitelistedAddressStatus {
 /// `WithdrawRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WithdrawRequest {
-    /// `asset`, required: (required)
+    /// `asset`, required: (required); Inferred: the API refuses blank identifiers
     pub asset: Option<String>,
-    /// `amount`, required: (required)
+    /// `amount`, required: (required); Inferred: a zero or negative amount moves nothing; the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub amount: Option<Decimal>,
-    /// `address`, required: (required; must be whitelisted)
+    /// `address`, required: (required; must be whitelisted); Inferred: the API refuses blank identifiers
     pub address: Option<String>,
-    /// `network`, required: (required)
+    /// `network`, required: (required); Inferred: the API refuses blank identifiers
     pub network: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -1147,15 +1153,15 @@ impl Serialize for WithdrawRequest {
 /// `WithdrawWithAddressParamsRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct WithdrawWithAddressParamsRequest {
-    /// `asset`, required: (required)
+    /// `asset`, required: (required); Inferred: the API refuses blank identifiers
     pub asset: Option<String>,
-    /// `amount`, required: (required)
+    /// `amount`, required: (required); Inferred: a zero or negative amount moves nothing; the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub amount: Option<Decimal>,
-    /// `address`, required: (required)
+    /// `address`, required: (required); Inferred: the API refuses blank identifiers
     pub address: Option<String>,
     /// `addressParams`, required: key/value pairs; keys per rail (quirk 23)
     pub address_params: Option<BTreeMap<String, String>>,
-    /// `network`, required: (required; e.g. Sepa, Ethereum)
+    /// `network`, required: (required; e.g. Sepa, Ethereum); Inferred: the API refuses blank identifiers
     pub network: Option<String>,
     /// `isInstant`, required: (required)
     pub is_instant: Option<bool>,

@@ -73,9 +73,9 @@ impl<'de> Deserialize<'de> for BitcoinNetwork {
 /// `CreateLightningInvoiceRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateLightningInvoiceRequest {
-    /// `amountBtc`, required: (required)
+    /// `amountBtc`, required: (required); Inferred: a zero or negative invoice pays nothing; the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub amount_btc: Option<Decimal>,
-    /// `expiryHours`: (marked required; default 24, max 720)
+    /// `expiryHours`: (marked required; default 24, max 720); Inferred: whole hours, at least one
     pub expiry_hours: Option<Decimal>,
     /// `memo`: (optional)
     pub memo: Option<String>,
@@ -136,7 +136,7 @@ impl Serialize for CreateLightningInvoiceRequest {
 /// `CreateLightningWithdrawalRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CreateLightningWithdrawalRequest {
-    /// `paymentRequestHash`, required: (required; the encoded BOLT11 payment request, despite the name)
+    /// `paymentRequestHash`, required: (required; the encoded BOLT11 (starts with `ln`) payment request, despite the name); Inferred: the API refuses blank identifiers
     pub payment_request_hash: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -409,7 +409,7 @@ impl<'de> Deserialize<'de> for LightningInvoiceCreated {
                 let mut out = LightningInvoiceCreated::default();
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "httpStatusCode" => out.http_status_code = map.next_value()?,
+                        "httpStatusCode" => out.http_status_code = opt_int(&mut map)?,
                         "id" => out.id = map.next_value()?,
                         "expiresAt" => out.expires_at = map.next_value()?,
                         "message" => out.message = map.next_value()?,
@@ -599,7 +599,7 @@ impl<'de> Deserialize<'de> for LightningWithdrawal {
                 let mut out = LightningWithdrawal::default();
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "httpStatusCode" => out.http_status_code = map.next_value()?,
+                        "httpStatusCode" => out.http_status_code = opt_int(&mut map)?,
                         "paymentId" => out.payment_id = map.next_value()?,
                         "status" => out.status = map.next_value()?,
                         "amountBTC" => out.amount_btc = opt_decimal(&mut map)?,

@@ -170,15 +170,15 @@ impl Serialize for PairSize {
     }
 }
 
-/// `PriceQuote` object.
+/// A price quote. id (the priceId of an order), pair and buyPrice are in every source and are plain fields in the generated type; sellPrice, markPrice and size stay optional (fixture models/PriceQuote/quirk-missing-optional-fields).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PriceQuote {
-    /// `id`
-    pub id: Option<String>,
-    /// `pair`
-    pub pair: Option<String>,
-    /// `buyPrice`
-    pub buy_price: Option<Decimal>,
+    /// `id`, required
+    pub id: String,
+    /// `pair`, required
+    pub pair: String,
+    /// `buyPrice`, required
+    pub buy_price: Decimal,
     /// `sellPrice`
     pub sell_price: Option<Decimal>,
     /// `markPrice`
@@ -201,11 +201,23 @@ impl<'de> Deserialize<'de> for PriceQuote {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<PriceQuote, A::Error> {
                 let mut out = PriceQuote::default();
+                let mut has_id = false;
+                let mut has_pair = false;
+                let mut has_buy_price = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "id" => out.id = map.next_value()?,
-                        "pair" => out.pair = map.next_value()?,
-                        "buyPrice" => out.buy_price = opt_decimal(&mut map)?,
+                        "id" => {
+                            out.id = map.next_value()?;
+                            has_id = true;
+                        }
+                        "pair" => {
+                            out.pair = map.next_value()?;
+                            has_pair = true;
+                        }
+                        "buyPrice" => {
+                            out.buy_price = map.next_value::<ExactDecimal>()?.0;
+                            has_buy_price = true;
+                        }
                         "sellPrice" => out.sell_price = opt_decimal(&mut map)?,
                         "markPrice" => out.mark_price = opt_decimal(&mut map)?,
                         "size" => out.size = opt_decimal(&mut map)?,
@@ -215,6 +227,15 @@ impl<'de> Deserialize<'de> for PriceQuote {
                             out.extra.insert(key.into_owned(), value);
                         }
                     }
+                }
+                if !has_id {
+                    return Err(de::Error::missing_field("id"));
+                }
+                if !has_pair {
+                    return Err(de::Error::missing_field("pair"));
+                }
+                if !has_buy_price {
+                    return Err(de::Error::missing_field("buyPrice"));
                 }
                 Ok(out)
             }
@@ -226,13 +247,16 @@ impl<'de> Deserialize<'de> for PriceQuote {
 impl Serialize for PriceQuote {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.id {
+        {
+            let v = &self.id;
             map.serialize_entry("id", v)?;
         }
-        if let Some(v) = &self.pair {
+        {
+            let v = &self.pair;
             map.serialize_entry("pair", v)?;
         }
-        if let Some(v) = &self.buy_price {
+        {
+            let v = &self.buy_price;
             map.serialize_entry("buyPrice", &DecimalRef(v))?;
         }
         if let Some(v) = &self.sell_price {

@@ -17,7 +17,7 @@ use std::fmt;
 /// `AcceptRfqRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AcceptRfqRequest {
-    /// `requestForQuoteId`, required: (required)
+    /// `requestForQuoteId`, required: (required); Inferred: the API refuses blank identifiers
     pub request_for_quote_id: Option<String>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -72,11 +72,11 @@ pub struct CreateRfqCustomExpirationRequest {
     pub pair: Option<String>,
     /// `side`, required
     pub side: Option<Side>,
-    /// `size`, required: (required; 0 to skip)
+    /// `size`, required: (required; 0 to skip); Inferred: the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub size: Option<Decimal>,
-    /// `amount`, required: (required; 0 to skip)
+    /// `amount`, required: (required; 0 to skip); Inferred: the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub amount: Option<Decimal>,
-    /// `expirationInSeconds`, required: (required; default 15, max 240)
+    /// `expirationInSeconds`, required: (required; default 15, max 240); Inferred: an RFQ must live at least a second
     pub expiration_in_seconds: Option<i64>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -101,7 +101,7 @@ impl<'de> Deserialize<'de> for CreateRfqCustomExpirationRequest {
                         "side" => out.side = map.next_value()?,
                         "size" => out.size = opt_decimal(&mut map)?,
                         "amount" => out.amount = opt_decimal(&mut map)?,
-                        "expirationInSeconds" => out.expiration_in_seconds = map.next_value()?,
+                        "expirationInSeconds" => out.expiration_in_seconds = opt_int(&mut map)?,
                         _ => {
                             let value = map.next_value()?;
                             out.extra.insert(key.into_owned(), value);
@@ -147,9 +147,9 @@ pub struct CreateRfqRequest {
     pub pair: Option<String>,
     /// `side`, required
     pub side: Option<Side>,
-    /// `size`, required: (required; base currency, 0 to skip)
+    /// `size`, required: (required; base currency, 0 to skip); Inferred: the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub size: Option<Decimal>,
-    /// `amount`, required: (required; quote currency, 0 to skip)
+    /// `amount`, required: (required; quote currency, 0 to skip); Inferred: the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub amount: Option<Decimal>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
@@ -467,11 +467,11 @@ impl<'de> Deserialize<'de> for OrderType {
 /// `PlaceOtcOrderRequest` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PlaceOtcOrderRequest {
-    /// `priceId`, required: (required) — id from price quote / price feed / pair-size
+    /// `priceId`, required: (required) — id from price quote / price feed / pair-size; Inferred: the API refuses blank identifiers
     pub price_id: Option<String>,
     /// `side`, required
     pub side: Option<Side>,
-    /// `slippage`, required: (required) — docs: 1.0 = 1%; Postman: 0.01 = 1%
+    /// `slippage`, required: (required) — docs: 1.0 = 1%; Postman: 0.01 = 1%; at least 0 (quirk 8). Inferred: the API holds amounts as .NET decimals (a bound within the .NET decimal range, about 7.9e28)
     pub slippage: Option<Decimal>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
