@@ -66,6 +66,7 @@ pub use args::Arg;
 pub use client::{COVERED_METHODS, HUB_PATH, HubBuilder, HubClient, PriceStream};
 pub use connect::Negotiated;
 pub use error::{HubError, Refusal};
+pub use hercle_models::Decimal;
 pub use policy::{
     MAINTENANCE_LENGTH, MAINTENANCE_START_UTC, MAINTENANCE_WEEKDAY, MaintenanceAware,
     in_maintenance,
