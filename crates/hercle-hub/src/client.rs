@@ -63,6 +63,8 @@ pub struct HubBuilder {
     max_record: usize,
     call_timeout: Duration,
     spread_arguments: bool,
+    stateful_reconnect: bool,
+    ack_interval: Duration,
     session: SessionConfig,
     client_methods: HashMap<String, ClientMethod>,
 }
@@ -93,6 +95,8 @@ impl HubBuilder {
             max_record: signalr_proto::DEFAULT_MAX_MESSAGE_SIZE,
             call_timeout: Duration::from_secs(30),
             spread_arguments: false,
+            stateful_reconnect: false,
+            ack_interval: Duration::from_secs(1),
             session: SessionConfig::default(),
             client_methods: HashMap::new(),
         }
@@ -170,6 +174,23 @@ impl HubBuilder {
         self
     }
 
+    /// Ask for stateful reconnect (`useStatefulReconnect`, handshake
+    /// version 2). When the server grants it, a short drop resumes the same
+    /// connection: nothing lost, nothing repeated, calls stay pending.
+    #[must_use]
+    pub fn stateful_reconnect(mut self, yes: bool) -> Self {
+        self.stateful_reconnect = yes;
+        self
+    }
+
+    /// How often, at most, received messages are acknowledged under
+    /// stateful reconnect (default 1 s, as the JS client).
+    #[must_use]
+    pub fn ack_interval(mut self, d: Duration) -> Self {
+        self.ack_interval = d;
+        self
+    }
+
     /// The reconnect policy (default: the docs' 0, 2, 10, 30 s). See
     /// [`session_core::Backoff`] and [`MaintenanceAware`](crate::MaintenanceAware).
     #[must_use]
@@ -206,6 +227,10 @@ impl HubBuilder {
             keep_alive: self.keep_alive,
             server_timeout: self.server_timeout,
             max_record: self.max_record,
+            stateful_reconnect: self.stateful_reconnect,
+            ack_interval: self.ack_interval,
+            // ASP.NET Core's default DisconnectTimeout.
+            resume_window: Duration::from_secs(15),
             client_methods: self.client_methods,
             ids: Arc::clone(&ids),
         });
@@ -214,7 +239,7 @@ impl HubBuilder {
                 hub_url: self.url,
                 token: self.token,
                 token_in_query: self.token_in_query,
-                stateful_reconnect: false,
+                stateful_reconnect: self.stateful_reconnect,
                 max_redirects: signalr_proto::negotiate::MAX_REDIRECTS,
                 max_frame: self.max_record.saturating_mul(4).max(64 * 1024),
                 tls: self.tls.unwrap_or_else(default_tls),

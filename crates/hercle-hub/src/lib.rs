@@ -52,8 +52,15 @@
 //! with [`HubError::OutcomeUnknown`]: look orders up with
 //! [`HubClient::reconcile_order`] before placing them again.
 //!
-//! Not yet: stateful reconnect (the client does not ask for it, so every
-//! drop is a full reconnect with a [`session_core::Update::Gap`] marker).
+//! # Stateful reconnect
+//!
+//! With [`HubBuilder::stateful_reconnect`] and a server that grants it, a
+//! dropped socket is reopened under the same connection (Sequence, replay
+//! of unacknowledged messages both ways, duplicates dropped): a short drop
+//! loses and repeats nothing, and calls in flight stay pending
+//! ([`SessionEvent::Resumed`]). Otherwise, and when the resume fails, a
+//! drop is a full reconnect: subscriptions are re-sent, each stream gets an
+//! [`Update::Gap`], and [`SessionEvent::Reconnected`] follows.
 
 mod args;
 mod client;

@@ -62,6 +62,9 @@ pub(crate) struct ProtocolOptions {
     pub(crate) keep_alive: Duration,
     pub(crate) server_timeout: Duration,
     pub(crate) max_record: usize,
+    pub(crate) stateful_reconnect: bool,
+    pub(crate) ack_interval: Duration,
+    pub(crate) resume_window: Duration,
     pub(crate) client_methods: HashMap<String, ClientMethod>,
     pub(crate) ids: Arc<crate::client::ClientIds>,
 }
@@ -82,6 +85,38 @@ pub struct HubProtocol {
     calls: HashMap<String, &'static HubMethod>,
     /// ClientIds of direct calls answered on `subscriptions`.
     subscription_calls: std::collections::HashSet<String>,
+    /// Stateful reconnect state, when the server granted it.
+    stateful: Option<Stateful>,
+}
+
+/// Stateful reconnect (ASP.NET Core 8): both sides number their trackable
+/// messages 1, 2, … for the logical connection, keep what they sent until
+/// the peer acknowledges it, and after a drop replay it on a socket
+/// reopened with the same connection token, announced by a Sequence.
+#[derive(Debug, Default)]
+struct Stateful {
+    /// Id of the next trackable record we send.
+    next_out: u64,
+    /// Sent, not acknowledged: (id, record).
+    unacked: std::collections::VecDeque<(u64, Vec<u8>)>,
+    /// Id the next trackable record received will have.
+    next_in: u64,
+    /// Highest id received and handled; replays up to it are dropped.
+    processed: u64,
+    /// An Ack is owed then.
+    ack_at: Option<std::time::Instant>,
+    /// The current attempt resumes: send Sequence and the replay.
+    resuming: bool,
+}
+
+impl Stateful {
+    fn new() -> Self {
+        Stateful {
+            next_out: 1,
+            next_in: 1,
+            ..Stateful::default()
+        }
+    }
 }
 
 impl std::fmt::Debug for HubProtocol {
@@ -102,6 +137,7 @@ impl HubProtocol {
             client_by_sub: HashMap::new(),
             calls: HashMap::new(),
             subscription_calls: std::collections::HashSet::new(),
+            stateful: None,
         }
     }
 }
@@ -185,7 +221,7 @@ impl HubProtocol {
         args: &str,
         spread: bool,
         blocking: bool,
-    ) -> (Frame, Option<String>) {
+    ) -> (Vec<u8>, Option<String>) {
         let id = blocking.then(|| {
             self.next_invocation += 1;
             self.next_invocation.to_string()
@@ -204,10 +240,23 @@ impl HubProtocol {
         if result.is_err() {
             out.clear();
         }
-        (text_frame(out), id)
+        (out, id)
     }
 
-    fn subscribe_frame(&mut self, topic: &PriceTopic) -> Frame {
+    /// Sends a record; a trackable one (invocation, completion) is numbered
+    /// and kept until acknowledged when stateful reconnect is on.
+    fn emit(&mut self, out: Vec<u8>, trackable: bool, cx: &mut Cx<'_, Self>) {
+        if out.is_empty() {
+            return;
+        }
+        if trackable && let Some(st) = &mut self.stateful {
+            st.unacked.push_back((st.next_out, out.clone()));
+            st.next_out += 1;
+        }
+        cx.send(text_frame(out));
+    }
+
+    fn subscribe_frame(&mut self, topic: &PriceTopic) -> Vec<u8> {
         let client_id = self.opts.ids.fresh();
         let args = args::array(&client_id, &[topic.pair.clone().into(), topic.size.into()]);
         self.sub_by_client.insert(client_id.clone(), topic.clone());
@@ -223,6 +272,33 @@ impl HubProtocol {
             Ok(None) => return,
             Err(e) => return cx.malformed(text(record), e.to_string()),
         };
+        if let Some(st) = &mut self.stateful {
+            match &msg {
+                HubMessage::Ack(a) => {
+                    while st.unacked.front().is_some_and(|(i, _)| *i <= a.sequence_id) {
+                        st.unacked.pop_front();
+                    }
+                    return;
+                }
+                HubMessage::Sequence(q) => {
+                    // The server replays from here: what we already
+                    // processed is dropped below.
+                    st.next_in = q.sequence_id;
+                    return;
+                }
+                m if m.is_trackable() => {
+                    let id = st.next_in;
+                    st.next_in += 1;
+                    if id <= st.processed {
+                        return;
+                    }
+                    st.processed = id;
+                    let due = cx.now() + self.opts.ack_interval;
+                    st.ack_at.get_or_insert(due);
+                }
+                _ => {}
+            }
+        }
         match msg {
             HubMessage::Invocation(inv) => {
                 let target = inv.target.as_ref();
@@ -236,7 +312,7 @@ impl HubProtocol {
                     if let Some(id) = &inv.invocation_id {
                         let mut out = Vec::new();
                         encode::completion_void(&mut out, id);
-                        cx.send(text_frame(out));
+                        self.emit(out, true, cx);
                     }
                     return;
                 }
@@ -274,7 +350,7 @@ impl HubProtocol {
                         }
                     };
                     if answered {
-                        cx.send(text_frame(out));
+                        self.emit(out, true, cx);
                     }
                 } else if let Some(h) = handler {
                     let _ = h(&args);
@@ -406,7 +482,8 @@ impl Protocol for HubProtocol {
     type Topic = PriceTopic;
     type Event = PriceQuote;
 
-    fn on_open(&mut self, _setup: &Negotiated) {
+    fn on_open(&mut self, setup: &Negotiated) {
+        self.stateful = (self.opts.stateful_reconnect && setup.stateful()).then(Stateful::new);
         self.decoder.reset();
         self.handshake_done = false;
         self.invocations.clear();
@@ -416,13 +493,63 @@ impl Protocol for HubProtocol {
         self.subscription_calls.clear();
     }
 
+    fn on_resume(&mut self, _setup: &Negotiated) {
+        // Same logical connection: keep calls, subscriptions and the
+        // sequence state; only the bytes of the old socket are gone.
+        // A resumed transport carries no handshake: the hub connection is
+        // the same, only Sequence and the replay announce the new socket.
+        self.decoder.reset();
+        self.handshake_done = true;
+        if let Some(st) = &mut self.stateful {
+            st.resuming = true;
+        }
+    }
+
+    fn resume_window(&self) -> Option<Duration> {
+        self.stateful.as_ref().map(|_| self.opts.resume_window)
+    }
+
     fn establish(&mut self, step: usize, cx: &mut Cx<'_, Self>) -> Option<Step> {
-        (step == 0).then(|| {
+        let resuming = self.stateful.as_ref().is_some_and(|st| st.resuming);
+        match (step, resuming) {
+            (0, true) => {
+                let st = self.stateful.as_mut()?;
+                st.resuming = false;
+                let first = st.unacked.front().map_or(st.next_out, |(id, _)| *id);
+                let mut out = Vec::new();
+                encode::sequence(&mut out, first);
+                for (_, record) in &st.unacked {
+                    out.extend_from_slice(record);
+                }
+                cx.send(text_frame(out));
+                Some(Step::fire("sequence"))
+            }
+            (0, false) => {
+                let mut request = HandshakeRequest::json();
+                if self.stateful.is_some() {
+                    request.version = 2;
+                }
+                let mut out = Vec::new();
+                encode::handshake_request(&mut out, &request);
+                cx.send(text_frame(out));
+                Some(Step::awaiting("handshake", self.opts.handshake_timeout))
+            }
+            _ => None,
+        }
+    }
+
+    fn poll_timer(&self) -> Option<std::time::Instant> {
+        self.stateful.as_ref().and_then(|st| st.ack_at)
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx<'_, Self>) {
+        if let Some(st) = &mut self.stateful
+            && st.ack_at.take().is_some()
+        {
             let mut out = Vec::new();
-            encode::handshake_request(&mut out, &HandshakeRequest::json());
+            encode::ack(&mut out, st.processed);
             cx.send(text_frame(out));
-            Step::awaiting("handshake", self.opts.handshake_timeout)
-        })
+        }
     }
 
     fn keep_alive(&self) -> Option<KeepAlive> {
@@ -499,13 +626,13 @@ impl Protocol for HubProtocol {
         if req.method.channel == SUBSCRIPTIONS {
             self.subscription_calls.insert(req.client_id.clone());
         }
-        cx.send(frame);
+        self.emit(frame, true, cx);
         Ok(Sent::Awaiting(req.client_id))
     }
 
     fn subscribe(&mut self, topic: &PriceTopic, cx: &mut Cx<'_, Self>) {
         let frame = self.subscribe_frame(topic);
-        cx.send(frame);
+        self.emit(frame, true, cx);
     }
 
     fn unsubscribe(&mut self, topic: &PriceTopic, cx: &mut Cx<'_, Self>) {
@@ -516,7 +643,7 @@ impl Protocol for HubProtocol {
         self.sub_by_client.remove(&client_id);
         let args = args::array(&client_id, &[topic.pair.clone().into(), topic.size.into()]);
         let (frame, _) = self.invoke("UnsubscribePairPriceChannel", &args, false, false);
-        cx.send(frame);
+        self.emit(frame, true, cx);
     }
 
     fn goodbye(&mut self, cx: &mut Cx<'_, Self>) {

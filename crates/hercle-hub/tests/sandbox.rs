@@ -634,3 +634,62 @@ fn payee_address_id(p: &hercle_models::RegisterPayeeAddressData) -> String {
         .unwrap_or_else(|| panic!("no address id in {json}"))
         .to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_stateful_reconnect_a_drop_mid_stream_loses_and_repeats_nothing() {
+    let sb = sandbox(Duration::from_micros(500)).await;
+    let (hub, mut events) = builder(&sb)
+        .stateful_reconnect(true)
+        .ack_interval(Duration::from_millis(20))
+        .connect()
+        .await
+        .unwrap();
+    let mut s = hub
+        .subscribe_prices(
+            "BTCUSDT",
+            dec("0.1"),
+            DeliveryPolicy::Buffered { capacity: 20_000 },
+        )
+        .await
+        .unwrap();
+    let mut numbers = Vec::with_capacity(10_000);
+    let mut dropped = false;
+    while numbers.len() < 10_000 {
+        match timeout(WAIT, s.next())
+            .await
+            .expect("an update in time")
+            .unwrap()
+        {
+            Update::Item(q) => numbers.push(number(&q)),
+            other => {
+                let mut seen = Vec::new();
+                while let Ok(Some(e)) = timeout(Duration::from_millis(200), events.recv()).await {
+                    seen.push(e);
+                }
+                panic!(
+                    "after {} updates: {other:?}; events {seen:?}",
+                    numbers.len()
+                )
+            }
+        }
+        if numbers.len() == 5_000 && !dropped {
+            assert!(sb.inject_hub_fault(HubFault::Drop { connection: None }) >= 1);
+            dropped = true;
+        }
+    }
+    let expected: Vec<u64> = (1..=10_000).collect();
+    assert!(
+        numbers == expected,
+        "first mismatch at {:?}",
+        numbers.iter().zip(&expected).position(|(a, b)| a != b)
+    );
+    // The drop was resumed, not reconnected.
+    let e = wait_for(&mut events, |e| {
+        matches!(
+            e,
+            SessionEvent::Resumed { .. } | SessionEvent::Reconnected { .. }
+        )
+    })
+    .await;
+    assert!(matches!(e, SessionEvent::Resumed { .. }), "{e:?}");
+}
