@@ -267,6 +267,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
         .entry("tables".into())
         .or_default()
         .push_str(&gen_catalog(spec)?);
+    modules.insert("hub_contract".into(), crate::hub_contract::generate(spec)?);
 
     let mut files = Vec::new();
     let mut root = String::from(HEADER);

@@ -8,6 +8,7 @@
 
 mod codegen;
 mod coverage;
+mod hub_contract;
 mod spec;
 
 use std::path::{Path, PathBuf};

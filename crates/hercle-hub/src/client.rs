@@ -19,8 +19,16 @@ use crate::connect::{ConnectOptions, HubConnector, Secret, default_tls};
 use crate::error::HubError;
 use crate::protocol::{ClientMethod, HubProtocol, PriceTopic, ProtocolOptions};
 
-/// The hub path under the API base URL, from the WebSocket guide.
-pub const HUB_PATH: &str = "/ExecutionLiveServer/v1";
+pub use hercle_models::HUB_PATH;
+
+/// The docs' reconnect delays (0, 2, 10, 30 s), from the description.
+pub fn documented_delays() -> session_core::FixedDelays {
+    session_core::FixedDelays::new(
+        hercle_models::HUB_RECONNECT_DELAYS_MS
+            .iter()
+            .map(|ms| Duration::from_millis(*ms)),
+    )
+}
 
 /// Fresh clientIds: a random per-client prefix and a counter, at most 36
 /// characters (the API's limit).
@@ -97,7 +105,10 @@ impl HubBuilder {
             spread_arguments: false,
             stateful_reconnect: false,
             ack_interval: Duration::from_secs(1),
-            session: SessionConfig::default(),
+            session: SessionConfig {
+                reconnect: Box::new(documented_delays()),
+                ..SessionConfig::default()
+            },
             client_methods: HashMap::new(),
         }
     }

@@ -70,7 +70,9 @@ mod policy;
 mod protocol;
 
 pub use args::Arg;
-pub use client::{COVERED_METHODS, HUB_PATH, HubBuilder, HubClient, PriceStream};
+pub use client::{
+    COVERED_METHODS, HUB_PATH, HubBuilder, HubClient, PriceStream, documented_delays,
+};
 pub use connect::Negotiated;
 pub use error::{HubError, Refusal};
 pub use hercle_models::Decimal;

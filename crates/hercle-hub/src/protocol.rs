@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hercle_models::catalog::HubMethod;
-use hercle_models::{Decimal, DecodeError, HubEnvelope, OrderStatus, PriceQuote, TradeExecution};
+use hercle_models::{
+    Decimal, DecodeError, HUB_ERROR_SUBJECTS, HubEnvelope, OrderStatus, PriceQuote, TradeExecution,
+};
 use serde_json::value::RawValue;
 use session_core::{Cx, Frame, KeepAlive, KeepAliveMode, Protocol, Retry, Sent, Step};
 use signalr_proto::{
@@ -165,7 +167,21 @@ pub(crate) fn decode_envelope(arg: &str) -> Result<HubEnvelope, DecodeError> {
     }
 }
 
-/// `preChecksError`, a `*.error` subject or an order with status 2.
+/// Whether `subject` is an error subject of `method` (the generated
+/// `HUB_ERROR_SUBJECTS`: exact subjects or `*.<suffix>` patterns); for a
+/// method the description does not list, the general rule.
+fn is_error_subject(method: Option<&HubMethod>, subject: &str) -> bool {
+    const GENERAL: &[&str] = &[PRE_CHECKS_ERROR, "*.error"];
+    let patterns = method
+        .and_then(|m| HUB_ERROR_SUBJECTS.iter().find(|(n, _)| *n == m.name))
+        .map_or(GENERAL, |(_, p)| *p);
+    patterns.iter().any(|p| match p.strip_prefix('*') {
+        Some(suffix) => subject.ends_with(suffix),
+        None => subject == *p,
+    })
+}
+
+/// An error subject of the method, or an order with status 2.
 fn refusal(method: Option<&HubMethod>, env: &HubEnvelope) -> Option<Refusal> {
     let subject = env.subject.as_deref().unwrap_or("");
     let message = || {
@@ -184,7 +200,7 @@ fn refusal(method: Option<&HubMethod>, env: &HubEnvelope) -> Option<Refusal> {
     if subject == PRE_CHECKS_ERROR {
         return Some(Refusal::PreChecks { message: message() });
     }
-    if subject == "error" || subject.ends_with(".error") {
+    if is_error_subject(method, subject) {
         return Some(Refusal::Failed {
             subject: subject.to_owned(),
             message: message(),
@@ -650,5 +666,93 @@ impl Protocol for HubProtocol {
         let mut out = Vec::new();
         encode::close(&mut out, None, false);
         cx.send(text_frame(out));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    fn env(subject: &str, data: &str) -> HubEnvelope {
+        HubEnvelope {
+            subject: Some(subject.into()),
+            data: Some(
+                hercle_models::EmbeddedJson::encode_inline(
+                    &RawValue::from_string(data.into()).unwrap(),
+                )
+                .unwrap(),
+            ),
+            ..HubEnvelope::default()
+        }
+    }
+
+    #[test]
+    fn error_subjects_come_from_the_generated_table() {
+        let withdraw = HubMethod::find("WithdrawFunds");
+        let r = refusal(
+            withdraw,
+            &env(
+                "account.withdraw.error",
+                r#"{"statusError":"Insufficient funds"}"#,
+            ),
+        );
+        assert_eq!(
+            r,
+            Some(Refusal::Failed {
+                subject: "account.withdraw.error".into(),
+                message: "Insufficient funds".into()
+            })
+        );
+        assert_eq!(
+            refusal(withdraw, &env("account.withdraw.created", "{}")),
+            None
+        );
+        let r = refusal(
+            None,
+            &env(PRE_CHECKS_ERROR, r#"{"message":"Amount must be positive"}"#),
+        );
+        assert_eq!(
+            r,
+            Some(Refusal::PreChecks {
+                message: "Amount must be positive".into()
+            })
+        );
+    }
+
+    #[test]
+    fn an_order_with_status_2_is_refused() {
+        let place = HubMethod::find("PlaceOtcOrder");
+        let r = refusal(
+            place,
+            &env(
+                "execution.order.executed",
+                r#"{"status":2,"statusError":"Slippage exceeded"}"#,
+            ),
+        );
+        assert_eq!(
+            r,
+            Some(Refusal::OrderRejected {
+                status_error: Some("Slippage exceeded".into())
+            })
+        );
+        assert_eq!(
+            refusal(place, &env("execution.order.executed", r#"{"status":1}"#)),
+            None
+        );
+    }
+
+    #[test]
+    fn price_updates_decode_from_a_string_or_an_inline_envelope() {
+        let inline = r#"{"subject":"execution.feeds.priceUpdate","clientId":"c1","data":{"id":"p","buyPrice":1.10}}"#;
+        let (cid, q) = decode_price_update(inline).unwrap();
+        assert_eq!(cid.as_deref(), Some("c1"));
+        assert_eq!(q.buy_price.unwrap().to_string(), "1.10");
+        // As HercleX sends it: the envelope a JSON string, `data` one inside.
+        let data = serde_json::to_string(r#"{"id":"p","buyPrice":1.10}"#).unwrap();
+        let envelope = format!(r#"{{"clientId":"c1","data":{data}}}"#);
+        let quoted = serde_json::to_string(&envelope).unwrap();
+        let (_, q) = decode_price_update(&quoted).unwrap();
+        assert_eq!(q.buy_price.unwrap().to_string(), "1.10");
     }
 }
