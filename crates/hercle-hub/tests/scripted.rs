@@ -391,3 +391,114 @@ async fn negotiate_follows_redirects_falls_back_to_v0_and_puts_the_token_in_the_
     );
     assert_eq!(then[2].1, None);
 }
+
+/// Stops the paused clock from advancing by itself (the runtime would
+/// auto-advance whenever it parks on a socket); only `advance` moves it.
+/// The same caveat and remedy as the sandbox's hub tests.
+fn freeze_clock() {
+    tokio::spawn(async {
+        loop {
+            tokio::task::yield_now().await;
+        }
+    });
+}
+
+/// Advances virtual time in 100 ms steps (letting socket I/O run between
+/// steps) until `events` yields a matching event; returns it and the
+/// virtual time taken.
+async fn step_until(
+    events: &mut hercle_hub::Events,
+    want: impl Fn(&SessionEvent) -> bool,
+) -> (SessionEvent, Duration) {
+    use futures_util::FutureExt;
+    let start = tokio::time::Instant::now();
+    for _ in 0..1000 {
+        while let Some(Some(e)) = events.recv().now_or_never() {
+            if want(&e) {
+                return (e, start.elapsed());
+            }
+        }
+        tokio::time::advance(Duration::from_millis(100)).await;
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+    }
+    panic!("no matching event within 100 s of virtual time")
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unanswered_handshake_times_out_after_15_s() {
+    freeze_clock();
+    let (base, _) = peer(ok_negotiate, |mut ws, _| async move {
+        let _ = ws.next().await; // the handshake, never answered
+        while ws.next().await.is_some() {}
+    })
+    .await;
+    let (_hub, mut events) = hub(&base).start();
+    let (e, took) = step_until(&mut events, |e| {
+        matches!(e, SessionEvent::Reconnecting { .. })
+    })
+    .await;
+    let SessionEvent::Reconnecting { reason, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason,
+        hercle_hub::DisconnectReason::StepTimeout {
+            step: "handshake",
+            after: Duration::from_secs(15)
+        }
+    );
+    assert!(
+        took >= Duration::from_secs(15) && took <= Duration::from_millis(15_200),
+        "{took:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_server_gets_a_ping_at_15_s_and_is_dead_at_30_s() {
+    freeze_clock();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let (base, _) = peer(ok_negotiate, move |mut ws, n| {
+        let tx = tx.clone();
+        async move {
+            handshake(&mut ws).await;
+            if n == 1 {
+                // Say nothing; report what the client sends, with the time.
+                while let Some(Ok(m)) = ws.next().await {
+                    let _ = tx.send((
+                        tokio::time::Instant::now(),
+                        m.to_text().unwrap_or("").to_owned(),
+                    ));
+                }
+            } else {
+                while ws.next().await.is_some() {}
+            }
+        }
+    })
+    .await;
+    let (_hub, mut events) = hub(&base).connect().await.unwrap();
+    let connected = tokio::time::Instant::now();
+    let (e, took) = step_until(&mut events, |e| {
+        matches!(e, SessionEvent::Reconnecting { .. })
+    })
+    .await;
+    let SessionEvent::Reconnecting { reason, .. } = e else {
+        unreachable!()
+    };
+    assert_eq!(
+        reason,
+        hercle_hub::DisconnectReason::Silent(Duration::from_secs(30))
+    );
+    assert!(
+        took >= Duration::from_secs(30) && took <= Duration::from_millis(30_200),
+        "{took:?}"
+    );
+    let (at, text) = rx.recv().await.unwrap();
+    assert_eq!(text, format!("{{\"type\":6}}{RS}"));
+    let after = at - connected;
+    assert!(
+        after >= Duration::from_secs(15) && after <= Duration::from_millis(15_200),
+        "first ping after {after:?}"
+    );
+}
