@@ -693,3 +693,52 @@ async fn with_stateful_reconnect_a_drop_mid_stream_loses_and_repeats_nothing() {
     .await;
     assert!(matches!(e, SessionEvent::Resumed { .. }), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_slow_reader_gets_an_explicit_lag_signal_or_only_the_latest_price() {
+    let sb = sandbox(Duration::from_millis(5)).await;
+    let (hub, _events) = builder(&sb).connect().await.unwrap();
+    let mut buffered = hub
+        .subscribe_prices(
+            "BTCUSDT",
+            dec("0.1"),
+            DeliveryPolicy::Buffered { capacity: 2 },
+        )
+        .await
+        .unwrap();
+    let mut latest = hub
+        .subscribe_prices("ETHUSDT", dec("1"), DeliveryPolicy::Latest)
+        .await
+        .unwrap();
+    let mut pace = hub
+        .subscribe_prices(
+            "BTCEUR",
+            dec("0.1"),
+            DeliveryPolicy::Buffered { capacity: 1024 },
+        )
+        .await
+        .unwrap();
+    // Let 20 updates of a third stream go by without reading the other two.
+    for _ in 0..20 {
+        next_quote(&mut pace).await;
+    }
+    let Some(Update::Lagged { missed }) = timeout(WAIT, buffered.next()).await.unwrap() else {
+        panic!("a full buffer says how much was dropped first")
+    };
+    assert!(missed >= 1);
+    let a = next_quote(&mut buffered).await;
+    let b = next_quote(&mut buffered).await;
+    assert!(
+        number(&b) > number(&a),
+        "the newest two are kept, oldest first"
+    );
+    // Latest-only: one item, the newest; the next read is a newer one.
+    let first = next_quote(&mut latest).await;
+    assert!(
+        number(&first) >= 10,
+        "only the newest is kept: got #{}",
+        number(&first)
+    );
+    let second = next_quote(&mut latest).await;
+    assert!(number(&second) > number(&first));
+}
