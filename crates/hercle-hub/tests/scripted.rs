@@ -502,3 +502,29 @@ async fn a_silent_server_gets_a_ping_at_15_s_and_is_dead_at_30_s() {
         "first ping after {after:?}"
     );
 }
+
+#[tokio::test]
+async fn negotiate_error_and_classic_servers_stop_the_session_with_the_reason() {
+    for (body, expect) in [
+        (
+            r#"{"error":"Negotiate is disabled for maintenance"}"#,
+            "Negotiate is disabled for maintenance",
+        ),
+        (
+            r#"{"Url":"/signalr","ConnectionToken":"x","ProtocolVersion":"1.5"}"#,
+            "classic ASP.NET SignalR",
+        ),
+    ] {
+        let (base, _) = peer(move |_| (200, body.to_owned()), |_, _| async {}).await;
+        let err = hub(&base).connect().await.unwrap_err();
+        assert!(
+            matches!(&err, HubError::Closed(r) if r.contains(expect)),
+            "{err}"
+        );
+    }
+    // 401 is fatal too, and the key is not in the error.
+    let (base, _) = peer(|_| (401, String::new()), |_, _| async {}).await;
+    let err = hub(&base).connect().await.unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+    assert!(!err.to_string().contains("secret-key"), "{err}");
+}
