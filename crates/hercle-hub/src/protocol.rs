@@ -470,10 +470,33 @@ impl HubProtocol {
             );
         };
         if cx.is_pending(&client_id) {
-            let method = self.calls.remove(&client_id);
+            let method = self.calls.get(&client_id).copied();
             match refusal(method, &env) {
-                Some(r) => cx.reply(&client_id, Err(r)),
-                None => cx.reply(&client_id, Ok(Some(env))),
+                Some(r) => {
+                    self.calls.remove(&client_id);
+                    cx.reply(&client_id, Err(r));
+                }
+                // A documented method answers with one of its subjects;
+                // anything else carrying its clientId is reported, and the
+                // call keeps waiting for its answer.
+                None if method.is_some_and(|m| {
+                    !m.subjects.is_empty()
+                        && !m.subjects.contains(&env.subject.as_deref().unwrap_or(""))
+                }) =>
+                {
+                    cx.malformed(
+                        text(arg.as_bytes()),
+                        format!(
+                            "subject {:?} is not an answer of {}",
+                            env.subject.as_deref().unwrap_or(""),
+                            method.map_or("?", |m| m.name)
+                        ),
+                    );
+                }
+                None => {
+                    self.calls.remove(&client_id);
+                    cx.reply(&client_id, Ok(Some(env)));
+                }
             }
         } else if let Some(topic) = self.sub_by_client.get(&client_id).cloned()
             && let Some(r) = refusal(None, &env)

@@ -528,3 +528,39 @@ async fn negotiate_error_and_classic_servers_stop_the_session_with_the_reason() 
     assert!(err.to_string().contains("401"), "{err}");
     assert!(!err.to_string().contains("secret-key"), "{err}");
 }
+
+#[tokio::test]
+async fn a_call_resolves_on_its_own_subject_and_reports_a_stray_one() {
+    let (base, _) = peer(ok_negotiate, |mut ws, _| async move {
+        handshake(&mut ws).await;
+        let call = record(&mut ws).await;
+        assert_eq!(call["target"], "GetBalances");
+        let cid = call["arguments"][0][0].as_str().unwrap().to_owned();
+        send(
+            &mut ws,
+            &envelope("executionEvents", &cid, "account.trades.snapshot", "[]"),
+        )
+        .await;
+        send(
+            &mut ws,
+            &envelope(
+                "executionEvents",
+                &cid,
+                "account.balances.snapshot",
+                r#"{"userId":"u1","sequence":7}"#,
+            ),
+        )
+        .await;
+        while ws.next().await.is_some() {}
+    })
+    .await;
+    let (hub, mut events) = hub(&base).connect().await.unwrap();
+    let balances = hub.get_balances(&[]).await.unwrap();
+    assert_eq!(balances.sequence, Some(7));
+    let SessionEvent::Malformed { detail, .. } =
+        event(&mut events, |e| matches!(e, SessionEvent::Malformed { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(detail.contains("account.trades.snapshot"), "{detail}");
+}
