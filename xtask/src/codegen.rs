@@ -271,6 +271,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
         .entry("tables".into())
         .or_default()
         .push_str(&gen_catalog(spec)?);
+    modules.insert("hub_contract".into(), crate::hub_contract::generate(spec)?);
 
     modules
         .entry("rules".into())

@@ -4,8 +4,10 @@
 //! The layer columns are read from the project itself, so the page cannot
 //! drift: models are generated for every item; fixtures are counted on disk.
 //! The REST client column is read from the client's generated methods
-//! (one calling each operation's descriptor); the other client and sandbox
-//! columns name the crate once that layer exists.
+//! (one calling each operation's descriptor), the hub client column from
+//! the hub client's method table (`hub_methods!` in
+//! `crates/hercle-hub/src/client.rs`); the sandbox and webhook columns name
+//! the crate once that layer exists.
 
 use crate::spec::{Spec, str_of, strings};
 use serde_json::Value;
@@ -34,6 +36,22 @@ fn layers(root: &Path) -> Vec<(&'static str, bool)> {
     .collect()
 }
 
+/// Hub methods the hub client has a method for: the wire names in its
+/// `hub_methods!` table (`fn_name => "WireName": DataType;`).
+fn hub_client_methods(root: &Path) -> Vec<String> {
+    let source =
+        std::fs::read_to_string(root.join("crates/hercle-hub/src/client.rs")).unwrap_or_default();
+    source
+        .lines()
+        .filter_map(|l| {
+            l.split_once("=> \"")?
+                .1
+                .split_once("\":")
+                .map(|(n, _)| n.to_owned())
+        })
+        .collect()
+}
+
 fn mark(present: bool, crate_name: &str) -> String {
     if present {
         format!("`{crate_name}`")
@@ -48,6 +66,7 @@ pub(crate) fn render(spec: &Spec, root: &Path, rest_client: &str) -> Result<Stri
     let ops = spec.operations();
     let hub = spec.hub_methods();
     let hooks = spec.webhooks();
+    let hub_client = hub_client_methods(root);
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -138,7 +157,7 @@ pub(crate) fn render(spec: &Spec, root: &Path, rest_client: &str) -> Result<Stri
                 "no data"
             },
             fixture_count(root, &format!("fixtures/hub/{name}")),
-            mark(has("hercle-hub"), "hercle-hub"),
+            mark(hub_client.iter().any(|m| m == name), "hercle-hub"),
             mark(has("hercle-sandbox"), "hercle-sandbox"),
             str_of(m, "x-confidence"),
         );

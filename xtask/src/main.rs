@@ -8,6 +8,7 @@
 
 mod codegen;
 mod coverage;
+mod hub_contract;
 mod operations;
 mod spec;
 

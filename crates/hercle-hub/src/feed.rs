@@ -67,7 +67,8 @@ impl PriceUpdate {
     /// and `-0 == 0`; this compares scale and sign too.
     pub fn identical(&self, other: &PriceUpdate) -> bool {
         let decimals = |q: &PriceQuote| {
-            [Some(q.buy_price), q.sell_price, q.mark_price, q.size].map(|d| d.map(|d| d.serialize()))
+            [Some(q.buy_price), q.sell_price, q.mark_price, q.size]
+                .map(|d| d.map(|d| d.serialize()))
         };
         self == other && decimals(&self.quote) == decimals(&other.quote)
     }

@@ -13,6 +13,8 @@ mod funding;
 pub use funding::*;
 mod hub;
 pub use hub::*;
+mod hub_contract;
+pub use hub_contract::*;
 mod lightning;
 pub use lightning::*;
 mod market;

@@ -1,0 +1,455 @@
+//! The SignalR connector: `negotiate` over HTTP(S), then the WebSocket
+//! upgrade, fresh on every attempt.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::Uri;
+use session_core::{
+    ConnectError, ConnectStage, Connector, Frame, Retry, Transport, TransportError,
+};
+use signalr_proto::negotiate::{
+    ACCESS_TOKEN_QUERY, ConnectInfo, ID_QUERY, LATEST_NEGOTIATE_VERSION, MAX_REDIRECTS,
+    NEGOTIATE_PATH, NEGOTIATE_VERSION_QUERY, NegotiateError, NegotiateResponse, Negotiation,
+    STATEFUL_RECONNECT_QUERY, TransportType,
+};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// A negotiate body larger than this is refused (they are a few hundred bytes).
+const MAX_NEGOTIATE_BODY: usize = 64 * 1024;
+
+/// A bearer token that never reaches logs or `Debug`.
+#[derive(Clone)]
+pub(crate) struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// How the client reaches the hub.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectOptions {
+    pub(crate) hub_url: String,
+    pub(crate) token: Option<Secret>,
+    /// Send the token as `access_token` in the query instead of a header.
+    pub(crate) token_in_query: bool,
+    pub(crate) stateful_reconnect: bool,
+    pub(crate) max_redirects: usize,
+    pub(crate) max_frame: usize,
+    pub(crate) tls: Arc<rustls::ClientConfig>,
+}
+
+/// What negotiate learnt: where to open the socket, and how.
+#[derive(Debug, Clone)]
+pub struct Negotiated {
+    /// The hub URL after redirects.
+    pub(crate) url: String,
+    /// The token to use there (a redirect may supply its own).
+    pub(crate) token: Option<Secret>,
+    /// The negotiate answer.
+    pub info: ConnectInfo,
+}
+
+impl Negotiated {
+    /// Whether the server granted stateful reconnect.
+    pub fn stateful(&self) -> bool {
+        self.info.use_stateful_reconnect
+    }
+}
+
+/// The rustls configuration used when the caller supplies none: the
+/// webpki roots and the ring provider.
+pub(crate) fn default_tls() -> Arc<rustls::ClientConfig> {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
+    // The ring provider supports the default versions; an error here
+    // would be a rustls bug, and a config without versions still fails
+    // closed at connect time.
+    Arc::new(config.unwrap_or_else(|_| {
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map(|b| {
+            b.with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        })
+        .unwrap_or_else(|_| unreachable_config())
+    }))
+}
+
+#[allow(clippy::panic)]
+fn unreachable_config() -> rustls::ClientConfig {
+    // Both constructions above only fail when the provider lacks TLS 1.3,
+    // which ring's never does.
+    panic!("rustls ring provider without TLS 1.3")
+}
+
+/// The connector handed to session-core.
+#[derive(Debug)]
+pub(crate) struct HubConnector {
+    pub(crate) opts: ConnectOptions,
+}
+
+fn pre(message: impl Into<String>) -> ConnectError {
+    ConnectError::retryable(ConnectStage::PreConnect, message)
+}
+
+fn fatal(message: impl Into<String>) -> ConnectError {
+    ConnectError::fatal(ConnectStage::PreConnect, message)
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters kept).
+pub(crate) fn query_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `url` with `/negotiate` appended to its path, keeping its query.
+fn negotiate_url(url: &str, version: bool, stateful: bool) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let mut out = format!("{}/{NEGOTIATE_PATH}", base.trim_end_matches('/'));
+    let mut params: Vec<String> = query.into_iter().map(str::to_owned).collect();
+    if version {
+        params.push(format!(
+            "{NEGOTIATE_VERSION_QUERY}={LATEST_NEGOTIATE_VERSION}"
+        ));
+    }
+    if stateful {
+        params.push(format!("{STATEFUL_RECONNECT_QUERY}=true"));
+    }
+    if !params.is_empty() {
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+/// What one negotiate POST answered.
+struct HttpAnswer {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: Bytes,
+}
+
+impl HubConnector {
+    async fn post(&self, url: &str, token: Option<&Secret>) -> Result<HttpAnswer, ConnectError> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| fatal(format!("invalid hub URL: {e}")))?;
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            other => return Err(fatal(format!("unsupported URL scheme {other:?}"))),
+        };
+        let host = uri
+            .host()
+            .ok_or_else(|| fatal("hub URL without a host"))?
+            .to_owned();
+        if !https && !is_loopback(&host) {
+            return Err(fatal(
+                "plain http/ws is only allowed to a loopback address; use https",
+            ));
+        }
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let tcp = TcpStream::connect((host.trim_start_matches('[').trim_end_matches(']'), port))
+            .await
+            .map_err(|e| pre(format!("negotiate: connecting to {host}:{port}: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+        let mut req = hyper::Request::post(path)
+            .header(
+                hyper::header::HOST,
+                uri.authority().map_or(host.as_str(), |a| a.as_str()),
+            )
+            .header(hyper::header::CONTENT_LENGTH, "0");
+        if let Some(t) = token {
+            req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {}", t.0));
+        }
+        let req = req
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| fatal(format!("negotiate request: {e}")))?;
+        if https {
+            let name = rustls::pki_types::ServerName::try_from(host.clone())
+                .map_err(|e| fatal(format!("invalid TLS server name: {e}")))?;
+            let tls = tokio_rustls::TlsConnector::from(Arc::clone(&self.opts.tls))
+                .connect(name, tcp)
+                .await
+                .map_err(|e| pre(format!("negotiate: TLS with {host}: {e}")))?;
+            send(tls, req).await
+        } else {
+            send(tcp, req).await
+        }
+    }
+
+    /// Negotiate, following redirects, falling back to version 0 for a
+    /// server that rejects the version parameter.
+    async fn negotiate(&self) -> Result<Negotiated, ConnectError> {
+        let mut url = self.opts.hub_url.clone();
+        let mut token = self.opts.token.clone();
+        let mut versioned = true;
+        let mut redirects = 0usize;
+        loop {
+            let target = negotiate_url(&url, versioned, self.opts.stateful_reconnect);
+            let answer = self.post(&target, token.as_ref()).await?;
+            match answer.status {
+                200 => {}
+                400 | 404 if versioned => {
+                    // A server predating negotiate versions: ask again as v0.
+                    versioned = false;
+                    continue;
+                }
+                401 | 403 => {
+                    return Err(fatal(format!(
+                        "negotiate refused with HTTP {}: check the API key",
+                        answer.status
+                    )));
+                }
+                s => {
+                    let mut e = pre(format!("negotiate answered HTTP {s}"));
+                    if let Some(d) = answer.retry_after {
+                        e.retry = Retry::NotBefore(d);
+                    }
+                    return Err(e);
+                }
+            }
+            let parsed = NegotiateResponse::from_slice(&answer.body)
+                .and_then(NegotiateResponse::into_negotiation);
+            match parsed {
+                Ok(Negotiation::Connect(info)) => {
+                    if !info
+                        .available_transports
+                        .iter()
+                        .any(|t| t.transport == TransportType::WebSockets)
+                        && !info.available_transports.is_empty()
+                    {
+                        return Err(fatal("the server does not offer the WebSockets transport"));
+                    }
+                    return Ok(Negotiated { url, token, info });
+                }
+                Ok(Negotiation::Redirect {
+                    url: to,
+                    access_token,
+                }) => {
+                    redirects += 1;
+                    if redirects > self.opts.max_redirects.min(MAX_REDIRECTS) {
+                        return Err(fatal(format!(
+                            "negotiate redirected more than {} times",
+                            self.opts.max_redirects
+                        )));
+                    }
+                    url = to;
+                    if let Some(t) = access_token {
+                        token = Some(Secret(t));
+                    }
+                    versioned = true;
+                }
+                Err(e @ NegotiateError::Malformed { .. }) => return Err(pre(e.to_string())),
+                Err(e) => return Err(fatal(e.to_string())),
+            }
+        }
+    }
+
+    fn ws_request(
+        &self,
+        n: &Negotiated,
+    ) -> Result<tokio_tungstenite::tungstenite::handshake::client::Request, ConnectError> {
+        let open = |m: String| ConnectError::fatal(ConnectStage::Open, m);
+        let url = if let Some(rest) = n.url.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = n.url.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            n.url.clone()
+        };
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let mut url = format!(
+            "{url}{sep}{ID_QUERY}={}",
+            query_escape(n.info.id_query_value())
+        );
+        if self.opts.token_in_query
+            && let Some(t) = &n.token
+        {
+            url.push_str(&format!("&{ACCESS_TOKEN_QUERY}={}", query_escape(&t.0)));
+        }
+        let mut req = url
+            .into_client_request()
+            .map_err(|e| open(format!("invalid WebSocket URL: {e}")))?;
+        if !self.opts.token_in_query
+            && let Some(t) = &n.token
+        {
+            let v = format!("Bearer {}", t.0)
+                .parse()
+                .map_err(|_| open("the token is not a valid header value".into()))?;
+            req.headers_mut().insert("authorization", v);
+        }
+        Ok(req)
+    }
+}
+
+async fn send<S>(io: S, req: hyper::Request<Full<Bytes>>) -> Result<HttpAnswer, ConnectError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| pre(format!("negotiate: HTTP handshake: {e}")))?;
+    let driver = tokio::spawn(conn);
+    let result = async {
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|e| pre(format!("negotiate: {e}")))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(hyper::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = Limited::new(resp.into_body(), MAX_NEGOTIATE_BODY)
+            .collect()
+            .await
+            .map_err(|e| pre(format!("negotiate: reading the body: {e}")))?
+            .to_bytes();
+        Ok(HttpAnswer {
+            status,
+            retry_after,
+            body,
+        })
+    }
+    .await;
+    driver.abort();
+    result
+}
+
+impl Connector for HubConnector {
+    type Setup = Negotiated;
+    type Transport = WsTransport;
+
+    async fn pre_connect(&mut self) -> Result<Negotiated, ConnectError> {
+        self.negotiate().await
+    }
+
+    async fn open(&mut self, setup: &Negotiated) -> Result<WsTransport, ConnectError> {
+        let req = self.ws_request(setup)?;
+        let mut config = WebSocketConfig::default();
+        // Above the record limit, so an oversized record reaches the decoder
+        // and is reported as such rather than as a transport failure.
+        config.max_message_size = Some(self.opts.max_frame);
+        config.max_frame_size = Some(self.opts.max_frame);
+        let connector = tokio_tungstenite::Connector::Rustls(Arc::clone(&self.opts.tls));
+        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
+            req,
+            Some(config),
+            true,
+            Some(connector),
+        )
+        .await
+        .map_err(|e| {
+            let status = match &e {
+                tokio_tungstenite::tungstenite::Error::Http(r) => Some(r.status().as_u16()),
+                _ => None,
+            };
+            let msg = format!("WebSocket upgrade: {e}");
+            match status {
+                Some(401 | 403) => ConnectError::fatal(ConnectStage::Open, msg),
+                _ => ConnectError::retryable(ConnectStage::Open, msg),
+            }
+        })?;
+        Ok(WsTransport { ws })
+    }
+}
+
+/// A WebSocket as a session-core transport.
+pub(crate) struct WsTransport {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Transport for WsTransport {
+    async fn recv(&mut self) -> Option<Result<Frame, TransportError>> {
+        loop {
+            return match self.ws.next().await? {
+                Ok(Message::Text(t)) => Some(Ok(Frame::Text(Bytes::from(t)))),
+                // aiosignalr sends its JSON records in binary frames.
+                Ok(Message::Binary(b)) => Some(Ok(Frame::Binary(b))),
+                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
+                Ok(Message::Close(_)) => None,
+                Err(e) => Some(Err(TransportError::new(e.to_string()))),
+            };
+        }
+    }
+
+    async fn send(&mut self, frame: Frame) -> Result<(), TransportError> {
+        let msg = match frame {
+            Frame::Text(b) => Message::Text(
+                b.try_into()
+                    .map_err(|_| TransportError::new("text frame is not UTF-8"))?,
+            ),
+            Frame::Binary(b) => Message::Binary(b),
+        };
+        self.ws
+            .send(msg)
+            .await
+            .map_err(|e| TransportError::new(e.to_string()))
+    }
+
+    async fn close(&mut self) {
+        let _ = self.ws.close(None).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiate_url_keeps_the_hub_query() {
+        assert_eq!(
+            negotiate_url("http://h/hub?x=1", true, true),
+            "http://h/hub/negotiate?x=1&negotiateVersion=1&useStatefulReconnect=true"
+        );
+        assert_eq!(
+            negotiate_url("http://h/hub/", false, false),
+            "http://h/hub/negotiate"
+        );
+    }
+
+    #[test]
+    fn secrets_stay_out_of_debug() {
+        assert_eq!(format!("{:?}", Secret("k".into())), "Secret(***)");
+        assert_eq!(query_escape("a b+/="), "a%20b%2B%2F%3D");
+    }
+}
