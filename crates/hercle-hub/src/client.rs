@@ -15,7 +15,7 @@ use session_core::{
 };
 
 use crate::args::{self, Arg};
-use crate::connect::{ConnectOptions, HubConnector, Secret, default_tls};
+use crate::connect::{ConnectOptions, HubConnector, Secret};
 use crate::error::HubError;
 use crate::protocol::{ClientMethod, HubProtocol, PriceTopic, ProtocolOptions};
 
@@ -253,7 +253,7 @@ impl HubBuilder {
                 stateful_reconnect: self.stateful_reconnect,
                 max_redirects: signalr_proto::negotiate::MAX_REDIRECTS,
                 max_frame: self.max_record.saturating_mul(4).max(64 * 1024),
-                tls: self.tls.unwrap_or_else(default_tls),
+                tls: self.tls,
             },
         };
         let (handle, events) = session_core::spawn(protocol, connector, self.session);

@@ -46,7 +46,19 @@ pub(crate) struct ConnectOptions {
     pub(crate) stateful_reconnect: bool,
     pub(crate) max_redirects: usize,
     pub(crate) max_frame: usize,
-    pub(crate) tls: Arc<rustls::ClientConfig>,
+    /// The caller's TLS configuration; `None`: the shared one.
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl ConnectOptions {
+    /// The caller's TLS configuration, or the one `hercle-tls` shares with
+    /// the REST client.
+    fn tls_config(&self) -> Result<Arc<rustls::ClientConfig>, ConnectError> {
+        match &self.tls {
+            Some(config) => Ok(Arc::clone(config)),
+            None => hercle_tls::client_config().map_err(|e| fatal(format!("TLS: {e}"))),
+        }
+    }
 }
 
 /// What negotiate learnt: where to open the socket, and how.
@@ -67,39 +79,6 @@ impl Negotiated {
     }
 }
 
-/// The rustls configuration used when the caller supplies none: the
-/// webpki roots and the ring provider.
-pub(crate) fn default_tls() -> Arc<rustls::ClientConfig> {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map(|b| b.with_root_certificates(roots).with_no_client_auth());
-    // The ring provider supports the default versions; an error here
-    // would be a rustls bug, and a config without versions still fails
-    // closed at connect time.
-    Arc::new(config.unwrap_or_else(|_| {
-        rustls::ClientConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map(|b| {
-            b.with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth()
-        })
-        .unwrap_or_else(|_| unreachable_config())
-    }))
-}
-
-#[allow(clippy::panic)]
-fn unreachable_config() -> rustls::ClientConfig {
-    // Both constructions above only fail when the provider lacks TLS 1.3,
-    // which ring's never does.
-    panic!("rustls ring provider without TLS 1.3")
-}
-
 /// The connector handed to session-core.
 #[derive(Debug)]
 pub(crate) struct HubConnector {
@@ -112,13 +91,6 @@ fn pre(message: impl Into<String>) -> ConnectError {
 
 fn fatal(message: impl Into<String>) -> ConnectError {
     ConnectError::fatal(ConnectStage::PreConnect, message)
-}
-
-fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters kept).
@@ -177,7 +149,7 @@ impl HubConnector {
             .host()
             .ok_or_else(|| fatal("hub URL without a host"))?
             .to_owned();
-        if !https && !is_loopback(&host) {
+        if !https && !hercle_tls::is_loopback(&host) {
             return Err(fatal(
                 "plain http/ws is only allowed to a loopback address; use https",
             ));
@@ -203,7 +175,7 @@ impl HubConnector {
         if https {
             let name = rustls::pki_types::ServerName::try_from(host.clone())
                 .map_err(|e| fatal(format!("invalid TLS server name: {e}")))?;
-            let tls = tokio_rustls::TlsConnector::from(Arc::clone(&self.opts.tls))
+            let tls = tokio_rustls::TlsConnector::from(self.opts.tls_config()?)
                 .connect(name, tcp)
                 .await
                 .map_err(|e| pre(format!("negotiate: TLS with {host}: {e}")))?;
@@ -370,7 +342,7 @@ impl Connector for HubConnector {
         // and is reported as such rather than as a transport failure.
         config.max_message_size = Some(self.opts.max_frame);
         config.max_frame_size = Some(self.opts.max_frame);
-        let connector = tokio_tungstenite::Connector::Rustls(Arc::clone(&self.opts.tls));
+        let connector = tokio_tungstenite::Connector::Rustls(self.opts.tls_config()?);
         let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
             req,
             Some(config),

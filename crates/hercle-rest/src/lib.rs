@@ -32,7 +32,8 @@ mod error;
 mod generated;
 pub mod paging;
 pub mod retry;
-pub mod tls;
+/// The shared TLS configuration (the `hercle-tls` crate).
+pub use hercle_tls as tls;
 
 pub use error::{Error, ErrorKind, Outcome};
 pub use hercle_models::operation::{Input, Operation};

@@ -1,6 +1,8 @@
 //! The TLS configuration, built once per process and shared by every
-//! client (the REST client here, the hub client later): rustls with the
-//! ring provider and the webpki root certificates, TLS 1.2 and 1.3.
+//! client (`hercle-rest`, `hercle-hub`): rustls with the ring provider (set
+//! explicitly, never the process default, so two providers in one build
+//! cannot make it panic) and the webpki root certificates, TLS 1.2 and 1.3.
+//! One crate, so the two clients cannot drift apart.
 
 use std::sync::{Arc, OnceLock};
 
