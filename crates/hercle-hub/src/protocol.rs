@@ -324,8 +324,12 @@ impl HubProtocol {
 
     fn on_record(&mut self, record: &[u8], cx: &mut Cx<'_, Self>) {
         // The price feed's fast path (most records of a busy connection);
-        // anything it does not recognise takes the general path below.
-        if let Some(update) = crate::feed::decode_fast(record) {
+        // anything it does not recognise takes the general path below, and
+        // so does every update while a direct `SubscribePairPriceChannel`
+        // call waits for its first one (`on_envelope` resolves it).
+        if self.subscription_calls.is_empty()
+            && let Some(update) = crate::feed::decode_fast(record)
+        {
             if self.first_time_trackable(cx) {
                 self.deliver_price(update.envelope.client_id, update.quote, cx);
             }
