@@ -572,7 +572,7 @@ async fn dropped_answers_are_processed_but_never_sent() {
         .uri(format!("{}/api/v1/payee", api.sandbox.base_url()))
         .header("authorization", "Bearer sandbox-key")
         .body(Full::new(Bytes::from_static(
-            br#"{"type":0,"name":"Dropped","country":"GB"}"#,
+            br#"{"type":0,"name":"Dropped","surname":"One","company":"","country":"GB","state":"London","city":"London","address":"1 Road","postalCode":"N1 1AA"}"#,
         )))
         .unwrap();
     let err = api.client.request(req).await.unwrap_err();
