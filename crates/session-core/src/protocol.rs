@@ -222,6 +222,8 @@ pub struct Cx<'a, P: Protocol> {
     pub(crate) inflight_keys: &'a mut HashMap<RequestId, P::Key>,
     pub(crate) deadlines: &'a mut BTreeSet<(Instant, RequestId)>,
     pub(crate) subs: &'a mut HashMap<P::Topic, SubEntry>,
+    /// Unsubscribes owed to a resuming peer.
+    pub(crate) unsubscribe_on_resume: &'a mut Vec<P::Topic>,
     pub(crate) next_wire_id: &'a mut u64,
     pub(crate) stats: &'a mut Stats,
     pub(crate) sent: bool,
@@ -295,6 +297,9 @@ impl<P: Protocol> Cx<'_, P> {
     /// The peer refused a subscription: the subscriber gets
     /// [`Update::Rejected`] and the topic leaves the desired set.
     pub fn reject_subscription(&mut self, topic: &P::Topic, reason: impl Into<String>) {
+        // The peer does not hold it: an unsubscribe owed from before a
+        // resume would name a subscription it never had.
+        self.unsubscribe_on_resume.retain(|t| t != topic);
         if let Some(entry) = self.subs.remove(topic) {
             self.out.push_back(Output::Deliver {
                 sub: entry.id,

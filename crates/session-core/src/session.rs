@@ -663,6 +663,7 @@ impl<P: Protocol> Session<P> {
             inflight_keys: &mut self.inflight_keys,
             deadlines: &mut self.deadlines,
             subs: &mut self.subs,
+            unsubscribe_on_resume: &mut self.unsubscribe_on_resume,
             next_wire_id: &mut self.next_wire_id,
             stats: &mut self.stats,
             sent: false,
