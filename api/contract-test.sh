@@ -22,7 +22,7 @@ BIN="target/$([ "${RELEASE:-0}" = 1 ] && echo release || echo debug)/hercle-sand
 # A free loopback port: bind port 0, read what the kernel chose, release it.
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')"
 LOG="$(mktemp)"
-"$BIN" "$PORT" >"$LOG" 2>&1 &
+"$BIN" --port "$PORT" >"$LOG" 2>&1 &
 SANDBOX=$!
 cleanup() {
   kill "$SANDBOX" 2>/dev/null || true
