@@ -41,8 +41,9 @@ pub use hercle_models::ops;
 pub use retry::{BudgetConfig, RetryPolicy};
 
 use bytes::Bytes;
-use hercle_models::catalog::HttpMethod;
+use hercle_models::catalog::{Endpoint, HttpMethod};
 use hercle_models::operation::{PathParams, QueryParams};
+use hercle_models::ops::OperationId;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{self, HeaderValue};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -326,16 +327,86 @@ impl Client {
         input: Input<O>,
         options: CallOptions,
     ) -> Result<O::Response, Error> {
-        let endpoint = O::endpoint();
+        self.execute(
+            O::ID,
+            options,
+            |client_id| self.prepare::<O>(&input, client_id),
+            interpret::<O>,
+        )
+        .await
+    }
+
+    /// Calls any operation by id with its parameters as text, as a command
+    /// line or a script has them: `path` fills the path template, `query`
+    /// is sent as given, `body` is JSON text sent as is. Answers the raw
+    /// success body (after the same status and in-band checks, retries and
+    /// idempotency as the typed calls), so no number is ever re-encoded.
+    ///
+    /// ```no_run
+    /// # async fn run(client: hercle_rest::Client) -> Result<(), hercle_rest::Error> {
+    /// use hercle_rest::ops::OperationId;
+    /// let body = client
+    ///     .call_raw(OperationId::GetPairPrice, &[("pair", "BTCUSDT"), ("size", "0.1")], &[], None, Default::default())
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn call_raw(
+        &self,
+        id: OperationId,
+        path: &[(&str, &str)],
+        query: &[(&str, &str)],
+        body: Option<&str>,
+        options: CallOptions,
+    ) -> Result<Bytes, Error> {
+        let endpoint = Endpoint::find(id.as_str())
+            .ok_or_else(|| Error::build(Some(id), "operation not in the catalog"))?;
+        let path = endpoint
+            .render(path)
+            .map_err(|e| Error::build(Some(id), e.to_string()))?;
+        let query: Vec<(&str, String)> = query.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        let body = Bytes::from(body.unwrap_or_default().to_owned());
+        self.execute(
+            id,
+            options,
+            |client_id| self.prepare_parts(endpoint, id, &path, &query, body.clone(), client_id),
+            // An empty success body stays empty: the caller sees what was sent.
+            move |answer| interpret_raw(id, answer, false),
+        )
+        .await
+    }
+
+    /// The retry loop shared by every call: one idempotency key per logical
+    /// call, `build` once, then send and `interpret` until success or a
+    /// decision to give up.
+    async fn execute<T>(
+        &self,
+        id: OperationId,
+        mut options: CallOptions,
+        build: impl FnOnce(Option<&str>) -> Result<Prepared, Error>,
+        interpret: impl Fn(Answer) -> Result<T, (Error, Failure)>,
+    ) -> Result<T, Error> {
+        let Some(endpoint) = Endpoint::find(id.as_str()) else {
+            return Err(Error::build(Some(id), "operation not in the catalog"));
+        };
         let span = tracing::debug_span!(
             "hercle_rest.call",
-            operation = O::ID.as_str(),
+            operation = id.as_str(),
             path = endpoint.path,
             status = tracing::field::Empty,
             attempt = tracing::field::Empty,
             latency_us = tracing::field::Empty,
         );
-        self.run::<O>(&input, options, span.clone())
+        // One key per logical call, the same on every attempt.
+        if endpoint.idempotent && options.client_id.is_none() {
+            options.client_id = Some(retry::new_client_id());
+        }
+        let client_id = if endpoint.idempotent {
+            options.client_id.as_deref()
+        } else {
+            None
+        };
+        let prepared = build(client_id)?;
+        self.run(endpoint, id, &prepared, options, span.clone(), interpret)
             .instrument(span)
             .await
     }
@@ -351,21 +422,8 @@ impl Client {
         let path = endpoint
             .render(&pairs)
             .map_err(|e| Error::build(Some(O::ID), e.to_string()))?;
-        let mut uri = String::with_capacity(128);
-        uri.push_str(&self.inner.base.origin);
-        uri.push_str(&self.inner.base.prefix);
-        uri.push_str(&path);
         let mut query = Vec::new();
         input.query.pairs(&mut query);
-        for (i, (name, value)) in query.iter().enumerate() {
-            uri.push(if i == 0 { '?' } else { '&' });
-            uri.push_str(name);
-            uri.push('=');
-            hercle_models::operation::encode_component(value, &mut uri);
-        }
-        let uri: hyper::Uri = uri
-            .parse()
-            .map_err(|e| Error::build(Some(O::ID), format!("URL: {e}")))?;
         let body = if O::HAS_BODY {
             Bytes::from(
                 serde_json::to_vec(&input.body)
@@ -374,17 +432,42 @@ impl Client {
         } else {
             Bytes::new()
         };
+        self.prepare_parts(endpoint, O::ID, &path, &query, body, client_id)
+    }
+
+    fn prepare_parts(
+        &self,
+        endpoint: &Endpoint,
+        id: OperationId,
+        path: &str,
+        query: &[(&str, String)],
+        body: Bytes,
+        client_id: Option<&str>,
+    ) -> Result<Prepared, Error> {
+        let mut uri = String::with_capacity(128);
+        uri.push_str(&self.inner.base.origin);
+        uri.push_str(&self.inner.base.prefix);
+        uri.push_str(path);
+        for (i, (name, value)) in query.iter().enumerate() {
+            uri.push(if i == 0 { '?' } else { '&' });
+            uri.push_str(name);
+            uri.push('=');
+            hercle_models::operation::encode_component(value, &mut uri);
+        }
+        let uri: hyper::Uri = uri
+            .parse()
+            .map_err(|e| Error::build(Some(id), format!("URL: {e}")))?;
         let method = match endpoint.method {
             HttpMethod::Get => hyper::Method::GET,
             HttpMethod::Post => hyper::Method::POST,
             HttpMethod::Put => hyper::Method::PUT,
             HttpMethod::Delete => hyper::Method::DELETE,
-            _ => return Err(Error::build(Some(O::ID), "unsupported method")),
+            _ => return Err(Error::build(Some(id), "unsupported method")),
         };
         let client_id = match client_id {
-            Some(id) => Some(
-                HeaderValue::from_str(id)
-                    .map_err(|_| Error::build(Some(O::ID), "Client-Id is not a header value"))?,
+            Some(value) => Some(
+                HeaderValue::from_str(value)
+                    .map_err(|_| Error::build(Some(id), "Client-Id is not a header value"))?,
             ),
             None => None,
         };
@@ -399,33 +482,25 @@ impl Client {
         })
     }
 
-    async fn run<O: Operation>(
+    async fn run<T>(
         &self,
-        input: &Input<O>,
-        mut options: CallOptions,
+        endpoint: &Endpoint,
+        id: OperationId,
+        prepared: &Prepared,
+        options: CallOptions,
         span: tracing::Span,
-    ) -> Result<O::Response, Error> {
-        let endpoint = O::endpoint();
-        // One key per logical call, the same on every attempt.
-        if endpoint.idempotent && options.client_id.is_none() {
-            options.client_id = Some(retry::new_client_id());
-        }
-        let client_id = if endpoint.idempotent {
-            options.client_id.as_deref()
-        } else {
-            None
-        };
-        let prepared = self.prepare::<O>(input, client_id)?;
+        interpret: impl Fn(Answer) -> Result<T, (Error, Failure)>,
+    ) -> Result<T, Error> {
         let timeout = options.timeout.unwrap_or(self.inner.request_timeout);
         let started = tokio::time::Instant::now();
         let mut attempt = 0u32;
         loop {
             attempt += 1;
             span.record("attempt", attempt);
-            let result = match self.send(&prepared, timeout).await {
+            let result = match self.send(prepared, timeout).await {
                 Ok(answer) => {
                     span.record("status", answer.status);
-                    interpret::<O>(answer)
+                    interpret(answer)
                 }
                 Err(e) => Err(e),
             };
@@ -461,7 +536,7 @@ impl Client {
                     );
                     tracing::debug!(attempt, ?reason, "giving up");
                     error.attempts = attempt;
-                    error.operation = Some(O::ID);
+                    error.operation = Some(id);
                     error.client_id = options.client_id.filter(|_| endpoint.idempotent);
                     return Err(error);
                 }
@@ -614,6 +689,24 @@ fn gunzip(body: &[u8], max: usize, outcome: Outcome) -> Result<Bytes, (Error, Fa
 /// Turns a complete answer into the operation's response or an error.
 fn interpret<O: Operation>(a: Answer) -> Result<O::Response, (Error, Failure)> {
     let status = a.status;
+    let body = interpret_raw(O::ID, a, O::EMPTY_BODY_OK)?;
+    hercle_models::decode::<O::Response>(&body).map_err(|error| {
+        (
+            Error::new(
+                Some(O::ID),
+                ErrorKind::Decode { status, error },
+                Outcome::Processed,
+            ),
+            Failure::Final,
+        )
+    })
+}
+
+/// The checks every answer goes through before decoding: an error status
+/// with its parsed body, or an in-band failure on a 2xx. Answers the body
+/// (`null` for an empty body where the operation allows one).
+fn interpret_raw(id: OperationId, a: Answer, empty_ok: bool) -> Result<Bytes, (Error, Failure)> {
+    let status = a.status;
     if !(200..300).contains(&status) {
         let body = hercle_models::decode::<hercle_models::ErrorBody>(&a.body).ok();
         let outcome = match status {
@@ -623,7 +716,7 @@ fn interpret<O: Operation>(a: Answer) -> Result<O::Response, (Error, Failure)> {
         };
         return Err((
             Error::new(
-                Some(O::ID),
+                Some(id),
                 ErrorKind::Status {
                     status,
                     body,
@@ -634,15 +727,15 @@ fn interpret<O: Operation>(a: Answer) -> Result<O::Response, (Error, Failure)> {
             Failure::Status(status, a.retry_after),
         ));
     }
-    let body: &[u8] = if O::EMPTY_BODY_OK && a.body.trim_ascii().is_empty() {
-        b"null"
+    let body = if empty_ok && a.body.trim_ascii().is_empty() {
+        Bytes::from_static(b"null")
     } else {
-        &a.body
+        a.body
     };
-    if let Some((http_status_code, message)) = in_band_failure(body) {
+    if let Some((http_status_code, message)) = in_band_failure(&body) {
         return Err((
             Error::new(
-                Some(O::ID),
+                Some(id),
                 ErrorKind::InBand {
                     status,
                     http_status_code,
@@ -653,16 +746,7 @@ fn interpret<O: Operation>(a: Answer) -> Result<O::Response, (Error, Failure)> {
             Failure::Final,
         ));
     }
-    hercle_models::decode::<O::Response>(body).map_err(|error| {
-        (
-            Error::new(
-                Some(O::ID),
-                ErrorKind::Decode { status, error },
-                Outcome::Processed,
-            ),
-            Failure::Final,
-        )
-    })
+    Ok(body)
 }
 
 /// The in-band failure a 2xx body may report (quirk 13): `httpStatusCode`

@@ -76,6 +76,44 @@ impl SandboxArgs {
     }
 }
 
+/// Serves what `args` describe until Ctrl-C, printing where (the
+/// `hercle-sandbox` binary and `hercle sandbox`). With
+/// `--print-webhook-public-key` prints the key and returns.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+pub async fn serve(args: SandboxArgs) -> std::io::Result<()> {
+    let print_key = args.print_webhook_public_key;
+    let custom_keys = !args.api_keys.is_empty();
+    // Printing the key needs no port of its own: take any free one.
+    let addr = if print_key {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    } else {
+        args.addr()
+    };
+    let config = args.into_config(time::OffsetDateTime::now_utc());
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: serving on {addr}, reachable beyond this machine; the sandbox has no real authentication"
+        );
+    }
+    let sandbox = crate::Sandbox::bind(config, addr)
+        .await
+        .map_err(|e| std::io::Error::new(e.kind(), format!("cannot serve on {addr}: {e}")))?;
+    if print_key {
+        print!("{}", sandbox.webhook_public_key_pem());
+        return Ok(());
+    }
+    println!("HercleX sandbox listening");
+    println!("  REST   {}/api/v1/pairs", sandbox.base_url());
+    println!("  hub    {}", sandbox.hub_url());
+    println!("  admin  {}/_sandbox/health", sandbox.base_url());
+    if custom_keys {
+        println!("  key    Authorization: Bearer <a key given with --api-key>");
+    } else {
+        println!("  key    Authorization: Bearer sandbox-key");
+    }
+    tokio::signal::ctrl_c().await
+}
+
 fn webhook_url(s: &str) -> Result<String, String> {
     let rest = s
         .strip_prefix("http://")

@@ -31,7 +31,7 @@ mod trading;
 mod webhooks;
 
 #[cfg(feature = "cli")]
-pub use cli::SandboxArgs;
+pub use cli::{SandboxArgs, serve};
 pub use clock::Clock;
 pub use config::{ApiKey, Config, PairConfig, RateLimit, SecretPem};
 pub use error::{ApiError, ErrorKind};
