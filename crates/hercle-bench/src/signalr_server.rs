@@ -390,3 +390,51 @@ async fn wait_until(due: Instant) {
         std::thread::sleep(due - now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+    use hercle_hub::feed::{self, FeedRecord};
+
+    #[test]
+    fn updates_are_the_documented_record_and_take_the_feed_fast_path() {
+        let sub = subscription(&[r#"["cid-1","BTCUSDT",0.010]"#]).unwrap();
+        let template = Template::new(&sub).unwrap();
+        let before = crate::rusage::monotonic_ns();
+        let text = template.render(42);
+        let record = text.strip_suffix('\u{1e}').unwrap().as_bytes();
+        // The general path (signalr-proto, then the models) reads it as a
+        // price update: envelope string, subject, `data` string.
+        let Ok(FeedRecord::Price(general)) = feed::decode_general(record) else {
+            panic!("not a price update: {text}");
+        };
+        // And the hub client's scanner recognises it, as it does HercleX's.
+        assert!(feed::decode_fast(record).unwrap().identical(&general));
+        assert_eq!(general.envelope.client_id.as_deref(), Some("cid-1"));
+        let q = general.quote;
+        assert_eq!(q.id, "00000000-0000-4000-8000-00000000002a");
+        assert_eq!(q.pair, "BTCUSDT");
+        assert_eq!(q.size.unwrap().to_string(), "0.010");
+        assert_eq!(q.buy_price.to_string(), "26798.5");
+        let stamp = q.timestamp.unwrap().unix_millis().unwrap();
+        assert!(stamp >= before && stamp <= crate::rusage::monotonic_ns());
+    }
+
+    #[test]
+    fn the_subscribe_call_is_read_as_one_array_or_spread() {
+        for args in [
+            vec![r#"["a","ETHUSDT",1.5]"#],
+            vec![r#""a""#, r#""ETHUSDT""#, "1.5"],
+        ] {
+            let sub = subscription(&args).unwrap();
+            assert_eq!(
+                (sub.client_id.as_str(), sub.pair.as_str()),
+                ("a", "ETHUSDT")
+            );
+            assert_eq!(sub.size.to_string(), "1.5");
+        }
+        assert!(subscription(&[r#"["a"]"#]).is_err());
+    }
+}
