@@ -3,7 +3,7 @@
 //!
 //! It speaks just enough of ASP.NET Core SignalR for a real client:
 //! `POST {hub}/negotiate` (version 1, WebSockets only), the WebSocket
-//! upgrade, the JSON handshake, and a `SubscribePairPriceChannel` call (one
+//! upgrade (both refused with 401 without an access token), the JSON handshake, and a `SubscribePairPriceChannel` call (one
 //! array argument or spread arguments; a Completion when the call carries
 //! an invocation id). Then it pushes price updates to `subscriptions`
 //! shaped as HercleX sends them: the envelope as a JSON string whose `data`
@@ -119,7 +119,27 @@ fn respond(status: StatusCode, body: impl Into<Bytes>) -> Response<Body> {
     resp
 }
 
+/// Whether the request carries an access token, as the contract asks of
+/// every client: `Authorization: Bearer KEY` or the `access_token` query
+/// parameter. Any key will do; the point is that clients send one.
+fn has_token(req: &Request<Incoming>) -> bool {
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|k| !k.trim().is_empty());
+    let query = req.uri().query().unwrap_or("").split('&').any(|kv| {
+        kv.strip_prefix("access_token=")
+            .is_some_and(|k| !k.is_empty())
+    });
+    header || query
+}
+
 fn route(mut req: Request<Incoming>, pace: Pace, connections: &AtomicU64) -> Response<Body> {
+    if !has_token(&req) {
+        return respond(StatusCode::UNAUTHORIZED, "");
+    }
     let path = req.uri().path().trim_end_matches('/');
     if req.method() == Method::POST && path == format!("{HUB_PATH}/negotiate") {
         let n = connections.fetch_add(1, Ordering::Relaxed);

@@ -40,18 +40,23 @@ fn hub(rate: u32) -> Hub {
     Hub(child, port)
 }
 
-fn receive(hub: &Hub, count: u64, warmup: u64, name: &str) -> (serde_json::Value, Vec<i64>) {
-    let lat = std::env::temp_dir().join(format!("hercle-bench-{}-{name}.lat", std::process::id()));
-    let out = Command::new(BIN)
-        .arg("signalr")
+fn client(hub: &Hub, key: &str, count: u64, warmup: u64) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("signalr")
         .env(
             "HERCLE_HUB_URL",
             format!("http://127.0.0.1:{}/ExecutionLiveServer/v1", hub.1),
         )
-        .env("HERCLE_API_KEY", "bench-key")
+        .env("HERCLE_API_KEY", key)
         .env("BENCH_COUNT", count.to_string())
         .env("BENCH_WARMUP", warmup.to_string())
-        .env("BENCH_TIMEOUT_S", "30")
+        .env("BENCH_TIMEOUT_S", "30");
+    cmd
+}
+
+fn receive(hub: &Hub, count: u64, warmup: u64, name: &str) -> (serde_json::Value, Vec<i64>) {
+    let lat = std::env::temp_dir().join(format!("hercle-bench-{}-{name}.lat", std::process::id()));
+    let out = client(hub, "bench-key", count, warmup)
         .env("BENCH_LAT_FILE", &lat)
         .output()
         .unwrap();
@@ -105,4 +110,16 @@ fn the_hub_paces_a_fixed_rate_and_serves_client_after_client() {
         let (line, lats) = receive(&hub, 100, 10, &format!("paced-{run}"));
         check(&line, &lats, 100, 10);
     }
+}
+
+#[test]
+fn a_client_without_a_key_gets_the_error_line_and_fails() {
+    let hub = hub(0);
+    let out = client(&hub, "", 10, 0).output().unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let line = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap();
+    let line: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(line["contestant"], "hercle-rs");
+    assert!(line["error"].as_str().unwrap().contains("401"), "{line}");
 }
