@@ -2,22 +2,13 @@
 //! hercle-rs client, decoding every answer into its type and checking it,
 //! with `BENCH_CONCURRENCY` calls in flight; print one JSON line.
 
+use crate::report::{ratio, var, write_latencies};
 use crate::rusage::cpu_micros;
 use hercle_rest::{Client, RetryPolicy};
 use std::cell::RefCell;
 use std::io::Write as _;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-
-fn var<T: std::str::FromStr>(name: &str, default: Option<T>) -> Result<T, String> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}: cannot parse {v:?}")),
-        Err(_) => default.ok_or_else(|| format!("{name} is required")),
-    }
-}
 
 /// What the measured window collected.
 #[derive(Default)]
@@ -62,33 +53,21 @@ pub(crate) fn main() -> Result<(), String> {
         }
     };
     if let Some(path) = lat_file {
-        let bytes: Vec<u8> = tally
-            .latencies
-            .iter()
-            .flat_map(|l| l.to_le_bytes())
-            .collect();
-        std::fs::write(&path, bytes).map_err(|e| format!("{path}: {e}"))?;
+        write_latencies(&path, &tally.latencies)?;
     }
-    // Integer arithmetic only (the workspace denies float arithmetic).
     let us = u64::try_from(measured.as_micros())
         .unwrap_or(u64::MAX)
         .max(1);
     let cpu_us = u64::try_from(cpu.as_micros()).unwrap_or(u64::MAX);
-    let rate_x10 = tally.requests.saturating_mul(10_000_000) / us;
-    let cpu_per_req_x100 = cpu_us.saturating_mul(100) / tally.requests.max(1);
     println!(
-        "{{\"contestant\":\"hercle-rs\",\"kind\":\"rest\",\"library\":\"hercle-rest {}\",\"runtime\":\"tokio current_thread\",\"concurrency\":{concurrency},\"requests\":{},\"errors\":{},\"duration_s\":{}.{:06},\"req_per_s\":{}.{},\"cpu_s\":{}.{:06},\"cpu_us_per_req\":{}.{:02},\"lat_samples\":{}}}",
+        "{{\"contestant\":\"hercle-rs\",\"kind\":\"rest\",\"library\":\"hercle-rest {}\",\"runtime\":\"tokio current_thread\",\"concurrency\":{concurrency},\"requests\":{},\"errors\":{},\"duration_s\":{},\"req_per_s\":{},\"cpu_s\":{},\"cpu_us_per_req\":{},\"lat_samples\":{}}}",
         env!("CARGO_PKG_VERSION"),
         tally.requests,
         tally.errors,
-        us / 1_000_000,
-        us % 1_000_000,
-        rate_x10 / 10,
-        rate_x10 % 10,
-        cpu_us / 1_000_000,
-        cpu_us % 1_000_000,
-        cpu_per_req_x100 / 100,
-        cpu_per_req_x100 % 100,
+        ratio(us, 1_000_000, 6),
+        ratio(tally.requests.saturating_mul(1_000_000), us, 1),
+        ratio(cpu_us, 1_000_000, 6),
+        ratio(cpu_us, tally.requests, 2),
         tally.latencies.len()
     );
     let _ = std::io::stdout().flush();
