@@ -544,3 +544,42 @@ fn demo_runs_end_to_end() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     snapshot!("demo", r.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_ends_watch_cleanly() {
+    let s = sandbox().await;
+    let base = s.base_url();
+    let (code, err) = tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(BIN)
+            .args(["--base-url", &base, "watch", "BTCUSDT:0.1"])
+            .env("HERCLE_API_KEY", "sandbox-key")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        // Streaming: the subscription is live before the interrupt.
+        stdout.read_line(&mut line).unwrap();
+        assert!(line.contains(" bid "), "{line}");
+        let sent = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = child.wait().unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        (status.code(), err)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
