@@ -1,0 +1,1 @@
+//! `hercle venue NAME watch …` (in progress).
