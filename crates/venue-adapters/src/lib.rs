@@ -62,7 +62,9 @@
 //! - Prices, volumes and profits are JSON numbers; they are read exactly
 //!   from their text (never as floats), whatever precision they carry.
 
+pub mod allenhark;
 pub mod codec;
+pub mod hibachi;
 pub mod whitebit;
 pub mod ws;
 

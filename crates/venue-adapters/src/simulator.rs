@@ -8,6 +8,8 @@
 //! Timers run on tokio's clock, so a test on a paused clock sees a 60 s
 //! inactivity close or a 10 s listen-key expiry at once.
 
+pub mod allenhark;
+pub mod hibachi;
 pub mod whitebit;
 
 use std::fmt;
