@@ -64,6 +64,7 @@
 
 pub mod allenhark;
 pub mod codec;
+pub mod coverage;
 pub mod hibachi;
 pub mod whitebit;
 pub mod ws;
