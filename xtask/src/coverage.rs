@@ -192,5 +192,37 @@ pub(crate) fn render(spec: &Spec, root: &Path, rest_client: &str) -> Result<Stri
             str_of(post, "x-confidence"),
         );
     }
+    venues(&mut out);
     Ok(out)
+}
+
+/// A section per venue from the table `venue-adapters` keeps next to its
+/// code, so the docs cannot drift from what the crate supports.
+fn venues(out: &mut String) {
+    for v in venue_adapters::coverage::VENUES {
+        let _ = writeln!(
+            out,
+            "\n## Venue: {} ({} items)\n\nSeed `{}`; client and simulator in `venue-adapters::{}`. \
+             **In seed**: listed by the seed itself (else taken from the venue's public docs).\n",
+            v.name,
+            v.items.len(),
+            v.seed,
+            v.module
+        );
+        let _ = writeln!(
+            out,
+            "| Item | Kind | In seed | Status | Where |\n|---|---|---|---|---|"
+        );
+        for i in v.items {
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} |",
+                i.name,
+                i.kind.label(),
+                if i.in_seed { "yes" } else { "no" },
+                i.status.label(),
+                i.note
+            );
+        }
+    }
 }

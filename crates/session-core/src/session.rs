@@ -754,16 +754,28 @@ impl<P: Protocol> Session<P> {
             }
         }
         let reconnect = self.ever_ready && !resumed;
+        // The gap marker goes first: a replay may itself deliver (Hibachi's
+        // account snapshot of the restarted stream), and that update belongs
+        // after the gap it repairs.
+        if reconnect {
+            let mut gaps: Vec<(u64, SubId)> = self
+                .subs
+                .values()
+                .filter(|e| e.sent)
+                .map(|e| (e.order, e.id))
+                .collect();
+            gaps.sort_unstable();
+            for (_, sub) in gaps {
+                self.out.push_back(Output::Deliver {
+                    sub,
+                    update: Update::Gap,
+                });
+            }
+        }
         if !topics.is_empty() {
             self.with_cx(now, |p, cx| p.resubscribe(&topics, cx));
         }
         for entry in self.subs.values_mut() {
-            if reconnect && entry.sent {
-                self.out.push_back(Output::Deliver {
-                    sub: entry.id,
-                    update: Update::Gap,
-                });
-            }
             entry.sent = true;
         }
         while let Some(q) = self.queued.pop_front() {
