@@ -15,6 +15,8 @@ pub(crate) enum Failure {
     Hub(hercle::hub::HubError),
     /// The hub session could not subscribe.
     Subscribe(String),
+    /// A venue's stream stopped.
+    Venue(String),
     /// Writing output or reading a file.
     Io(std::io::Error),
     /// An answer or file that is not what it should be.
@@ -53,6 +55,7 @@ impl fmt::Display for Failure {
             Failure::Rest(e) => write!(f, "{e}"),
             Failure::Hub(e) => write!(f, "{e}"),
             Failure::Subscribe(m) => write!(f, "subscription failed: {m}"),
+            Failure::Venue(m) => f.write_str(m),
             Failure::Io(e) => write!(f, "{e}"),
             Failure::Interrupted => f.write_str("interrupted"),
         }
@@ -89,7 +92,7 @@ impl Failure {
                     _ => 1,
                 }
             }
-            Failure::Subscribe(_) => 1,
+            Failure::Subscribe(_) | Failure::Venue(_) => 1,
             Failure::Io(_) | Failure::Invalid(_) => 1,
             Failure::Interrupted => 130,
         }

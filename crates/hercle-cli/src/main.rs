@@ -109,6 +109,9 @@ enum Command {
     /// Receive or check signed webhooks.
     #[command(subcommand)]
     Webhooks(webhooks::WebhooksCommand),
+    /// Other venues' WebSocket APIs on the same session core: WhiteBIT,
+    /// Hibachi, AllenHark.
+    Venue(VenueArgs),
     /// Serve an offline HercleX on localhost until Ctrl-C.
     Sandbox(hercle_sandbox::SandboxArgs),
     /// Everything in one minute against an embedded sandbox: prices, an
@@ -121,6 +124,23 @@ enum Command {
     },
     /// Print the man page (roff).
     Man,
+}
+
+/// `hercle venue NAME watch …`.
+#[derive(Args, Debug)]
+struct VenueArgs {
+    /// The venue.
+    #[arg(value_enum)]
+    venue: venue_adapters::cli::VenueName,
+    #[command(subcommand)]
+    action: VenueAction,
+}
+
+#[derive(Subcommand, Debug)]
+enum VenueAction {
+    /// Stream the venue's events as NDJSON (money as strings, every digit);
+    /// `--simulate` watches an in-process simulator of the venue.
+    Watch(venue_adapters::cli::VenueWatchArgs),
 }
 
 /// What a command needs: the client, the output format, the terminal.
@@ -228,6 +248,20 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Sandbox(args) => return hercle_sandbox::serve(args).await.map_err(Failure::Io),
         Command::Demo(args) => return demo::run(args, format).await,
         Command::Webhooks(cmd) => return webhooks::run(cmd, format).await,
+        Command::Venue(VenueArgs {
+            venue,
+            action: VenueAction::Watch(args),
+        }) => {
+            // `Stdout` (not its lock) is Send, as the watch future needs.
+            let mut out = std::io::stdout();
+            return venue_adapters::cli::watch(venue, args, &mut out)
+                .await
+                .map_err(|e| match e {
+                    venue_adapters::cli::WatchError::Args(m) => Failure::Usage(m),
+                    venue_adapters::cli::WatchError::Output(e) => Failure::Io(e),
+                    other => Failure::Venue(other.to_string()),
+                });
+        }
         other => other,
     };
     let ctx = Ctx {
@@ -252,7 +286,8 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         | Command::Man
         | Command::Sandbox(_)
         | Command::Demo(_)
-        | Command::Webhooks(_) => Ok(()),
+        | Command::Webhooks(_)
+        | Command::Venue(_) => Ok(()),
     }
 }
 

@@ -113,6 +113,8 @@ fn help_of_every_command() {
         "webhooks",
         "webhooks listen",
         "webhooks verify",
+        "venue",
+        "venue whitebit watch",
         "sandbox",
         "demo",
         "completions",
@@ -582,4 +584,28 @@ async fn ctrl_c_ends_watch_cleanly() {
     .unwrap();
     assert_eq!(code, Some(0), "{err}");
     assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn venue_watch_streams_a_simulator_as_ndjson() {
+    for venue in ["whitebit", "hibachi", "allenhark"] {
+        let r = hercle(
+            None,
+            &["venue", venue, "watch", "--simulate", "--count", "3"],
+        );
+        assert_eq!(r.code, 0, "{venue}: {}", r.stderr);
+        let lines: Vec<&str> = r.stdout.lines().collect();
+        assert!(!lines.is_empty(), "{venue}");
+        for line in lines {
+            assert!(
+                line.starts_with('{') && line.contains(&format!("\"venue\":\"{venue}\"")),
+                "{venue}: {line}"
+            );
+        }
+    }
+    let r = hercle(
+        None,
+        &["venue", "whitebit", "watch", "--simulate", "-s", "nope"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
 }

@@ -1,5 +1,5 @@
-//! `hercle venue NAME watch …`: the flags ([`VenueWatchArgs`], a
-//! `clap::Args` the `hercle` binary flattens in) and [`watch`], which
+//! `hercle venue NAME watch …`: the venue ([`VenueName`]), the flags
+//! ([`VenueWatchArgs`], a `clap::Args` the `hercle` binary flattens in) and [`watch`], which
 //! streams a venue's events as NDJSON, one JSON object a line, money as
 //! strings with every digit.
 //!
@@ -38,9 +38,6 @@ pub enum VenueName {
 /// Watch a venue's events as NDJSON on standard output.
 #[derive(Clone, Debug, clap::Args)]
 pub struct VenueWatchArgs {
-    /// The venue.
-    #[arg(value_enum)]
-    pub venue: VenueName,
     /// What to subscribe to (repeatable). WhiteBIT: `lastprice:MARKET`,
     /// `balanceSpot:ASSET`, `ordersPending:MARKET`, `CHANNEL:KEY`;
     /// Hibachi: `account`, `symbol:SYMBOL`; AllenHark: `price:MINT`,
@@ -118,10 +115,14 @@ type Rendered = (String, bool);
 
 /// Watch the venue the flags name, writing NDJSON to `out` until `--count`
 /// events, `--duration`, or the session ends.
-pub async fn watch(args: VenueWatchArgs, out: &mut (impl Write + Send)) -> Result<(), WatchError> {
+pub async fn watch(
+    venue: VenueName,
+    args: VenueWatchArgs,
+    out: &mut (impl Write + Send),
+) -> Result<(), WatchError> {
     let (tx, rx) = mpsc::unbounded_channel::<Rendered>();
     // The simulator (and its feeder) live as long as this call.
-    match args.venue {
+    match venue {
         VenueName::Whitebit => {
             let topics = parse_all(&args.subscribe, "lastprice:BTC_USDT", whitebit_topic)?;
             let private = topics.iter().any(|(_, t)| {

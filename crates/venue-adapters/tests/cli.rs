@@ -9,10 +9,12 @@
 
 use clap::Parser;
 use serde_json::Value;
-use venue_adapters::cli::{VenueWatchArgs, WatchError, watch};
+use venue_adapters::cli::{VenueName, VenueWatchArgs, WatchError, watch};
 
 #[derive(Parser)]
 struct Cmd {
+    #[arg(value_enum)]
+    venue: VenueName,
     #[command(flatten)]
     args: VenueWatchArgs,
 }
@@ -20,7 +22,7 @@ struct Cmd {
 async fn run(argv: &[&str]) -> Result<Vec<Value>, WatchError> {
     let cmd = Cmd::try_parse_from(std::iter::once("watch").chain(argv.iter().copied())).unwrap();
     let mut out = Vec::new();
-    watch(cmd.args, &mut out).await?;
+    watch(cmd.venue, cmd.args, &mut out).await?;
     let text = String::from_utf8(out).unwrap();
     assert!(text.ends_with('\n'));
     Ok(text
