@@ -28,7 +28,8 @@
 //! - Request ids start at 1 (0 is the venue's customary ping id).
 //! - The 200/min budget counts every client message; 2 are reserved so
 //!   pings and `authorize` are never delayed. After code 7 sending pauses
-//!   5 s. Requests queued by the limiter when the link drops fail as
+//!   until the window's oldest request has aged out (at least 5 s).
+//!   Requests queued by the limiter when the link drops fail as
 //!   "outcome unknown" (session-core cannot tell them from written ones).
 //! - Channels other than the seed's typed ones take a flat list of keys
 //!   and deliver raw updates, routed by `params[0]` when it is a key.
