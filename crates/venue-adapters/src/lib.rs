@@ -18,6 +18,14 @@
 //!   markers) is session-core's; the adapters only say what to send and
 //!   what a frame means.
 //!
+//! Features: `simulator` (the loopback venues, for tests and demos) and
+//! `cli` ([`cli::VenueWatchArgs`] and [`cli::watch`], which the `hercle`
+//! binary exposes as `hercle venue NAME watch`). The seed coverage of each
+//! venue is the table in [`coverage`], rendered into `docs/coverage.md`.
+//!
+//! Plain `ws://` is refused except to loopback: credentials travel in the
+//! upgrade (Hibachi) or the first frames (WhiteBIT, AllenHark).
+//!
 //! # Assumptions (where the sources are silent)
 //!
 //! WhiteBIT:

@@ -632,10 +632,15 @@ impl WhiteBit {
         }
         if self.authorize_id == Some(id) {
             self.authorize_id = None;
+            #[derive(Deserialize)]
+            struct Status {
+                status: String,
+            }
             let ok = error.is_none()
                 && env
                     .result
-                    .is_some_and(|r| r.get().replace(' ', "").contains(r#""status":"success""#));
+                    .and_then(|r| serde_json::from_str::<Status>(r.get()).ok())
+                    .is_some_and(|s| s.status == "success");
             if ok {
                 self.auth_failures = 0;
                 cx.step_complete();

@@ -641,3 +641,21 @@ async fn a_venue_rate_refusal_pauses_sending_and_a_refused_subscribe_is_retried(
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn plain_ws_is_refused_beyond_loopback() {
+    let config = WhiteBitConfig {
+        url: "ws://api.whitebit.com/ws".into(),
+        ..WhiteBitConfig::default()
+    };
+    let (_h, mut ev) = whitebit::connect(config, None, SessionConfig::default());
+    match next_event(&mut ev, |e| matches!(e, SessionEvent::Closed { .. })).await {
+        SessionEvent::Closed { reason } => {
+            assert!(
+                reason.to_string().contains("only allowed to loopback"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
