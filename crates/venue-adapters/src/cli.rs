@@ -58,15 +58,15 @@ pub struct VenueWatchArgs {
     #[arg(long, value_name = "DURATION", value_parser = duration)]
     pub duration: Option<Duration>,
     /// API key (Hibachi, AllenHark).
-    #[arg(long, value_name = "KEY")]
-    pub api_key: Option<String>,
+    #[arg(long, value_name = "KEY", value_parser = secret)]
+    pub api_key: Option<Secret>,
     /// Account id (Hibachi).
     #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
     /// WhiteBIT websocket token for private channels. Tokens are
     /// single-use: one given here serves the first connection only.
-    #[arg(long, value_name = "TOKEN")]
-    pub token: Option<String>,
+    #[arg(long, value_name = "TOKEN", value_parser = secret)]
+    pub token: Option<Secret>,
 }
 
 /// Why `watch` stopped early.
@@ -146,7 +146,6 @@ pub async fn watch(
                 (Some(sim), url, private.then_some(tokens))
             } else {
                 let tokens = args.token.clone().map(|t| {
-                    let t = Secret::new(t);
                     Arc::new(move || {
                         let t = t.clone();
                         async move { Ok::<Secret, String>(t) }
@@ -202,7 +201,7 @@ pub async fn watch(
             let topics = parse_all(&args.subscribe, "account", hibachi_topic)?;
             let (sim, url, key, account) = if args.simulate {
                 let cfg = simulator::hibachi::Config::default();
-                let (key, account) = (cfg.api_key.clone(), cfg.account_id.clone());
+                let (key, account) = (Secret::new(cfg.api_key.clone()), cfg.account_id.clone());
                 let sim = Arc::new(
                     Sim::start(simulator::hibachi::HibachiSim::new(cfg))
                         .await
@@ -228,7 +227,7 @@ pub async fn watch(
             };
             let config = hibachi::HibachiConfig {
                 url,
-                ..hibachi::HibachiConfig::new(account, Secret::new(key))
+                ..hibachi::HibachiConfig::new(account, key)
             };
             let (handle, events) = hibachi::connect(config, SessionConfig::default());
             let feeder = sim.as_ref().map(|sim| {
@@ -265,7 +264,7 @@ pub async fn watch(
             )?;
             let (sim, url, key) = if args.simulate {
                 let cfg = simulator::allenhark::Config::default();
-                let key = cfg.api_key.clone();
+                let key = Secret::new(cfg.api_key.clone());
                 let sim = Arc::new(
                     Sim::start(simulator::allenhark::AllenHarkSim::new(cfg))
                         .await
@@ -288,7 +287,7 @@ pub async fn watch(
             };
             let config = allenhark::AllenHarkConfig {
                 url,
-                ..allenhark::AllenHarkConfig::new(Secret::new(key))
+                ..allenhark::AllenHarkConfig::new(key)
             };
             let (handle, events) = allenhark::connect(config, SessionConfig::default());
             let feeder = sim.as_ref().map(|sim| {
@@ -487,6 +486,12 @@ fn allenhark_topic(spec: &str) -> Result<allenhark::Topic, String> {
             "{spec:?}: allenhark topics are bot:ID, price:MINT, transactions:WALLET"
         )),
     }
+}
+
+/// A credential flag: kept as a [`Secret`], so `Debug` of the flags
+/// never shows it.
+fn secret(s: &str) -> Result<Secret, String> {
+    Ok(Secret::new(s))
 }
 
 /// `250ms`, `1s`, `2m`, `1h`: a whole number and a unit.

@@ -763,3 +763,24 @@ pub fn connect(config: HibachiConfig, session: SessionConfig) -> (SessionHandle<
         WsConnector::new(url, Arc::new(NoSetup)).header("authorization", config.api_key.clone());
     session_core::spawn(Hibachi::new(config), connector, session)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn prose_names_are_aliases() {
+        let text = r#"{"event":"ORDER_CREATED","account":128,"data":{"orderId":"7","symbol":"X","quantity":2}}"#;
+        let env: Envelope<'_> = serde_json::from_str(text).unwrap();
+        let kind = decode_kind("ORDER_CREATED", env.data.unwrap().get(), text).unwrap();
+        assert!(matches!(
+            kind,
+            EventKind::OrderCreation(OrderData {
+                quantity: Some(_),
+                ..
+            })
+        ));
+        assert_eq!(env.account.as_deref(), Some("128"));
+    }
+}

@@ -18,6 +18,14 @@
 //!   markers) is session-core's; the adapters only say what to send and
 //!   what a frame means.
 //!
+//! Features: `simulator` (the loopback venues, for tests and demos) and
+//! `cli` ([`cli::VenueWatchArgs`] and [`cli::watch`], which the `hercle`
+//! binary exposes as `hercle venue NAME watch`). The seed coverage of each
+//! venue is the table in [`coverage`], rendered into `docs/coverage.md`.
+//!
+//! Plain `ws://` is refused except to loopback: credentials travel in the
+//! upgrade (Hibachi) or the first frames (WhiteBIT, AllenHark).
+//!
 //! # Assumptions (where the sources are silent)
 //!
 //! WhiteBIT:
@@ -28,7 +36,8 @@
 //! - Request ids start at 1 (0 is the venue's customary ping id).
 //! - The 200/min budget counts every client message; 2 are reserved so
 //!   pings and `authorize` are never delayed. After code 7 sending pauses
-//!   5 s. Requests queued by the limiter when the link drops fail as
+//!   until the window's oldest request has aged out (at least 5 s).
+//!   Requests queued by the limiter when the link drops fail as
 //!   "outcome unknown" (session-core cannot tell them from written ones).
 //! - Channels other than the seed's typed ones take a flat list of keys
 //!   and deliver raw updates, routed by `params[0]` when it is a key.

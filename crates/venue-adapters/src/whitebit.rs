@@ -18,9 +18,10 @@
 //!   subscription ([`Update::Rejected`](session_core::Update::Rejected)).
 //! - At most 200 requests per rolling minute per connection, client side
 //!   ([`WhiteBitConfig::rate_limit`]): requests over the budget wait in the
-//!   protocol and go out as the window frees; code 7 pauses sending for
-//!   [`WhiteBitConfig::rate_limit_cooldown`] and re-queues a refused
-//!   subscribe.
+//!   protocol and go out as the window frees; code 7 pauses sending until
+//!   the window's oldest request has aged out (at least
+//!   [`WhiteBitConfig::rate_limit_cooldown`]) and re-queues a refused
+//!   subscribe under a new id.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
@@ -111,7 +112,9 @@ pub struct WhiteBitConfig {
     /// Of the budget, this many are kept for `authorize` and pings, which
     /// are never delayed. Default 2.
     pub rate_reserve: usize,
-    /// Pause after a code 7 answer. Default 5 s (assumption).
+    /// Shortest pause after a code 7 answer (the pause also lasts until
+    /// the oldest request of the window has aged out). Default 5 s
+    /// (assumption).
     pub rate_limit_cooldown: Duration,
 }
 
@@ -196,6 +199,8 @@ pub enum WhiteBitError {
     /// The answer came but did not decode as the method's result (the
     /// request did execute).
     Decode(String),
+    /// The request could not be written (nothing was sent).
+    Invalid(String),
 }
 
 impl fmt::Display for WhiteBitError {
@@ -205,6 +210,7 @@ impl fmt::Display for WhiteBitError {
                 write!(f, "WhiteBIT error {} ({code:?}): {message}", code.code())
             }
             WhiteBitError::Decode(e) => write!(f, "undecodable WhiteBIT answer: {e}"),
+            WhiteBitError::Invalid(e) => write!(f, "invalid WhiteBIT request: {e}"),
         }
     }
 }
@@ -566,6 +572,20 @@ impl WhiteBit {
         }
     }
 
+    /// The venue said code 7: hold everything until the oldest request of
+    /// this connection's window has aged out (the venue counts refused
+    /// requests too, so a short fixed pause could be refused forever), and
+    /// at least the configured cooldown.
+    fn back_off(&mut self, now: Instant) {
+        let cooldown = now + self.config.rate_limit_cooldown;
+        let frees = self
+            .limiter
+            .sent
+            .front()
+            .map(|t| *t + self.config.rate_window);
+        self.limiter.paused_until = Some(frees.map_or(cooldown, |f| f.max(cooldown)));
+    }
+
     /// Requests waiting for the rate window (for tests and metrics).
     pub fn queued_for_rate_limit(&self) -> usize {
         self.limiter.queue.len()
@@ -612,10 +632,15 @@ impl WhiteBit {
         }
         if self.authorize_id == Some(id) {
             self.authorize_id = None;
+            #[derive(Deserialize)]
+            struct Status {
+                status: String,
+            }
             let ok = error.is_none()
                 && env
                     .result
-                    .is_some_and(|r| r.get().replace(' ', "").contains(r#""status":"success""#));
+                    .and_then(|r| serde_json::from_str::<Status>(r.get()).ok())
+                    .is_some_and(|s| s.status == "success");
             if ok {
                 self.auth_failures = 0;
                 cx.step_complete();
@@ -635,7 +660,7 @@ impl WhiteBit {
         if let Some(write) = self.sub_writes.remove(&id) {
             if let Some(e) = error {
                 if ErrorCode::from_code(e.code) == ErrorCode::TooManyRequests {
-                    self.limiter.paused_until = Some(cx.now() + self.config.rate_limit_cooldown);
+                    self.back_off(cx.now());
                     // Sent again after the pause, under a new id: ids are never reused.
                     let new_id = cx.next_id();
                     let frame = write.frame.replacen(
@@ -663,7 +688,7 @@ impl WhiteBit {
             (Some(e), _) => {
                 let code = ErrorCode::from_code(e.code);
                 if code == ErrorCode::TooManyRequests {
-                    self.limiter.paused_until = Some(cx.now() + self.config.rate_limit_cooldown);
+                    self.back_off(cx.now());
                 }
                 Err(WhiteBitError::Rpc {
                     code,
@@ -924,6 +949,11 @@ impl Protocol for WhiteBit {
         request: Request,
         cx: &mut Cx<'_, Self>,
     ) -> Result<Sent<u64, Response>, WhiteBitError> {
+        if let Request::Raw { params, .. } = &request
+            && !params.get().trim_start().starts_with('[')
+        {
+            return Err(WhiteBitError::Invalid("params must be a JSON array".into()));
+        }
         let id = cx.next_id();
         let (kind, method, params): (Kind, String, String) = match &request {
             Request::Ping => (Kind::Ping, "ping".into(), "[]".into()),

@@ -115,6 +115,15 @@ impl<P: PreConnect> Connector for WsConnector<P> {
             .as_str()
             .into_client_request()
             .map_err(|e| ConnectError::fatal(ConnectStage::Open, format!("bad URL: {e}")))?;
+        // Credentials travel in the upgrade and the first frames: plain
+        // `ws://` only to this machine (the simulators), as for the hub.
+        let host = req.uri().host().unwrap_or_default().to_owned();
+        if req.uri().scheme_str() != Some("wss") && !hercle_tls::is_loopback(&host) {
+            return Err(ConnectError::fatal(
+                ConnectStage::Open,
+                format!("plain ws:// is only allowed to loopback, not {host}"),
+            ));
+        }
         for (name, value) in &self.headers {
             let mut v = HeaderValue::from_str(value.expose()).map_err(|_| {
                 ConnectError::fatal(

@@ -126,6 +126,23 @@ async fn allenhark_prices_stream_and_the_duration_bounds_the_watch() {
     );
 }
 
+#[test]
+fn credentials_stay_out_of_debug() {
+    let cmd = Cmd::try_parse_from([
+        "watch",
+        "hibachi",
+        "--api-key",
+        "hush-key",
+        "--account-id",
+        "1",
+        "--token",
+        "hush-token",
+    ])
+    .unwrap();
+    let shown = format!("{:?}", cmd.args);
+    assert!(!shown.contains("hush"), "{shown}");
+}
+
 #[tokio::test(start_paused = true)]
 async fn bad_topics_and_missing_credentials_are_clear_errors() {
     match run(&["hibachi", "-s", "orders:x", "--simulate"]).await {

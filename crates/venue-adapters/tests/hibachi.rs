@@ -298,6 +298,7 @@ async fn malformed_and_unknown_events_are_kept_and_the_stream_goes_on() {
     sim.inject("{not json");
     sim.inject(r#"{"event":"trade_update","account":"128","data":{"price":{"oops":1}}}"#);
     sim.inject(r#"{"event":"margin_call","account":"128","data":{"level":0.000000000000000000000000000001}}"#);
+    sim.inject(r#"{"event":"ORDER_CREATED","account":128,"data":{"orderId":"7","symbol":"X","quantity":2}}"#);
     sim.command(Cmd::Trade {
         symbol: "BTC/USDT-P".into(),
         price: "70000.000001".into(),
@@ -317,6 +318,12 @@ async fn malformed_and_unknown_events_are_kept_and_the_stream_goes_on() {
             assert_eq!(name, "margin_call");
             assert!(raw.get().contains("0.000000000000000000000000000001"));
         }
+        other => panic!("{other:?}"),
+    }
+    let created = item(&mut acct).await;
+    assert_eq!(created.account.as_deref(), Some("128"));
+    match created.kind {
+        EventKind::OrderCreation(d) => assert_eq!(d.quantity, Some(dec("2"))),
         other => panic!("{other:?}"),
     }
     match item(&mut acct).await.kind {

@@ -554,3 +554,108 @@ async fn a_hundred_subscriptions_survive_ten_forced_reconnects() {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_venue_rate_refusal_pauses_sending_and_a_refused_subscribe_is_retried() {
+    // The venue allows 5 a minute, the client believes 200.
+    let sim = Arc::new(
+        Sim::start(WhiteBitSim::new(Config {
+            rate_limit: 5,
+            ..Config::default()
+        }))
+        .await
+        .unwrap(),
+    );
+    let (h, mut ev) = client(&sim, None, |_| {});
+    next_event(&mut ev, |e| matches!(e, SessionEvent::Connected)).await;
+    for _ in 0..5 {
+        h.request(Request::Time).await.unwrap();
+    }
+    match h.request(Request::Time).await {
+        Err(RequestError::Rejected(WhiteBitError::Rpc {
+            code: ErrorCode::TooManyRequests,
+            ..
+        })) => {}
+        other => panic!("{other:?}"),
+    }
+    let t0 = tokio::time::Instant::now();
+    // The subscribe waits out the pause, is then refused once more (code
+    // 7) and goes out again under a new id.
+    sim.venue().fail_next("lastprice_subscribe", 7, "");
+    let mut px = h
+        .subscribe(Topic::last_price("BTC_USDT"), BUF)
+        .await
+        .unwrap();
+    // Refused while the venue's minute runs, re-sent once the client's
+    // window has aged out, then accepted.
+    let mut got = None;
+    for _ in 0..30 {
+        sim.command(Cmd::LastPrice {
+            market: "BTC_USDT".into(),
+            price: "7".into(),
+        });
+        if let Ok(u) = tokio::time::timeout(Duration::from_secs(5), px.recv()).await {
+            got = u;
+            break;
+        }
+    }
+    match got {
+        Some(Update::Item(e)) => assert_eq!(
+            e,
+            Event::LastPrice {
+                market: "BTC_USDT".into(),
+                price: dec("7")
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        t0.elapsed() >= Duration::from_secs(55),
+        "sent again without a pause: {:?}",
+        t0.elapsed()
+    );
+    let subs: Vec<u64> = sim
+        .transcript()
+        .iter()
+        .filter(|(_, f)| f.contains("lastprice_subscribe"))
+        .map(|(_, f)| {
+            serde_json::from_str::<serde_json::Value>(f).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(subs.len(), 2, "{subs:?}");
+    let mut d = subs.clone();
+    d.dedup();
+    assert_eq!(d.len(), subs.len(), "a re-sent subscribe reused its id");
+    // A raw request whose params are not an array is refused unsent.
+    let raw = hercle_models::RawJson::from_text(r#"{"a":1}"#).unwrap();
+    match h
+        .request(Request::Raw {
+            method: "time".into(),
+            params: raw,
+        })
+        .await
+    {
+        Err(RequestError::Encode(WhiteBitError::Invalid(_))) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn plain_ws_is_refused_beyond_loopback() {
+    let config = WhiteBitConfig {
+        url: "ws://api.whitebit.com/ws".into(),
+        ..WhiteBitConfig::default()
+    };
+    let (_h, mut ev) = whitebit::connect(config, None, SessionConfig::default());
+    match next_event(&mut ev, |e| matches!(e, SessionEvent::Closed { .. })).await {
+        SessionEvent::Closed { reason } => {
+            assert!(
+                reason.to_string().contains("only allowed to loopback"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
