@@ -465,11 +465,15 @@ fn call(
             )?;
             reply(m, cid, &r)
         }
-        "CreateDepositAddress" => reply(
-            m,
-            cid,
-            &state.create_deposit_address(key, a.string("Asset")?, a.string("Network")?)?,
-        ),
+        "CreateDepositAddress" => {
+            // The hub's answer has no deleted/creationDate (its docs).
+            let created = DepositAddress {
+                deleted: None,
+                creation_date: None,
+                ..state.create_deposit_address(key, a.string("Asset")?, a.string("Network")?)?
+            };
+            reply(m, cid, &created)
+        }
         "GetDepositAddress" => reply(m, cid, &state.deposit_addresses(key)),
         "GetPayeesPaginated" => {
             let items = state.account(key).banking.payees.clone();
@@ -570,9 +574,12 @@ fn call(
         }
         "GetLightningInvoices" => reply(m, cid, &state.invoices(key)),
         "WithdrawLightning" => {
+            // The hub answers 200 with the payment still PENDING (its docs'
+            // example); REST answers 201 with OPEN.
             let w = LightningWithdrawal {
-                http_status_code: Some(201),
-                message: Some("Withdrawal created".to_owned()),
+                http_status_code: Some(200),
+                status: Some(LightningWithdrawalStatus::Pending),
+                message: Some("Lightning withdrawal created successfully".to_owned()),
                 ..state.lightning_withdraw(key, a.string("PaymentRequestHash")?)?
             };
             reply(m, cid, &w)

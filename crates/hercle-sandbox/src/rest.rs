@@ -241,6 +241,12 @@ fn dispatch(
             let v = state
                 .market
                 .pair_size(&pair, &side, amount, &state.clock.clone())?;
+            let timestamp = v.timestamp.clone();
+            let v = PairSize {
+                timestamp: None,
+                extra: time_stamp(v.extra, timestamp.as_ref()),
+                ..v
+            };
             ok(endpoint, &v)
         }
         "GetAssetNetworks" => {
@@ -250,10 +256,14 @@ fn dispatch(
         "GetPairPrice" => {
             let size = parse_decimal("size", &param(params, "size")?)?;
             let clock = state.clock.clone();
-            ok(
-                endpoint,
-                &state.market.quote(&param(params, "pair")?, size, &clock)?,
-            )
+            let q = state.market.quote(&param(params, "pair")?, size, &clock)?;
+            let timestamp = q.timestamp.clone();
+            let q = PriceQuote {
+                timestamp: None,
+                extra: time_stamp(q.extra, timestamp.as_ref()),
+                ..q
+            };
+            ok(endpoint, &q)
         }
         "PlaceOtcOrder" => {
             let r: PlaceOtcOrderRequest = body(req)?;
@@ -504,7 +514,16 @@ fn dispatch(
                 },
             )
         }
-        "RegisterPayee" => ok(endpoint, &state.register_payee(key, body(req)?)?),
+        "RegisterPayee" => {
+            // The REST answer leaves these out (its docs; the hub has them).
+            let payee = Payee {
+                disabled: None,
+                deleted: None,
+                created_at: None,
+                ..state.register_payee(key, body(req)?)?
+            };
+            ok(endpoint, &payee)
+        }
         "GetPayees" => {
             let items = state.account(key).banking.payees.clone();
             let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
@@ -578,6 +597,19 @@ fn dispatch(
             param: None,
         }),
     }
+}
+
+/// The REST price and pair-size answers spell the key `timeStamp` (their
+/// docs; the hub's feed says `timestamp`, quirks 1 and 2): the generated
+/// types write `timestamp`, so the value moves to `extra` under that name.
+fn time_stamp(
+    mut extra: std::collections::BTreeMap<String, RawJson>,
+    timestamp: Option<&Timestamp>,
+) -> std::collections::BTreeMap<String, RawJson> {
+    if let Some(raw) = timestamp.and_then(|t| RawJson::encode(t).ok()) {
+        extra.insert("timeStamp".to_owned(), raw);
+    }
+    extra
 }
 
 /// The value of a `multipart/form-data` part named `name`: the bytes between
