@@ -17,6 +17,69 @@ pub(crate) struct Banking {
     pub(crate) transfers: Vec<Transfer>,
 }
 
+/// One side of a transfer (`debtor` or `creditor`). The docs do not give
+/// these objects' fields; these are the ones the list filters name
+/// (`debtorAddress`, `creditorAsset`, ...), with the amount exact.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Party {
+    asset: Option<String>,
+    amount: Option<RawJson>,
+    address: Option<String>,
+    network: Option<String>,
+}
+
+impl Party {
+    fn of(raw: Option<&RawJson>) -> Party {
+        raw.and_then(|r| r.decode().ok()).unwrap_or_default()
+    }
+}
+
+/// The filters of `GET /transfers`; each one given must match.
+#[derive(Default)]
+pub(crate) struct TransferFilter {
+    pub(crate) client_id: Option<String>,
+    pub(crate) asset: Option<String>,
+    pub(crate) creditor_address: Option<String>,
+    pub(crate) debtor_address: Option<String>,
+    pub(crate) creditor_asset: Option<String>,
+    pub(crate) debtor_asset: Option<String>,
+    pub(crate) creditor_network: Option<String>,
+    pub(crate) debtor_network: Option<String>,
+    /// Numeric (quirk 24): 0 CREATED, 1 CONFIRMING, 2 CONFIRMED, in the
+    /// order the docs list the statuses (the mapping is not documented).
+    pub(crate) status: Option<i64>,
+    pub(crate) ref_id: Option<String>,
+}
+
+impl TransferFilter {
+    pub(crate) fn matches(&self, t: &Transfer) -> bool {
+        let debtor = Party::of(t.debtor.as_ref());
+        let creditor = Party::of(t.creditor.as_ref());
+        // Assets and networks compare case-insensitively (quirk 33).
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref()
+                .is_none_or(|w| have.is_some_and(|h| h.eq_ignore_ascii_case(w)))
+        };
+        let status_code = match t.status {
+            Some(TransferStatus::Created) => Some(0),
+            Some(TransferStatus::Confirming) => Some(1),
+            Some(TransferStatus::Confirmed) => Some(2),
+            _ => None,
+        };
+        same(&self.client_id, t.client_id.as_deref())
+            && same(&self.ref_id, t.ref_id.as_deref())
+            && same(&self.asset, debtor.asset.as_deref())
+            && same(&self.debtor_asset, debtor.asset.as_deref())
+            && same(&self.creditor_asset, creditor.asset.as_deref())
+            && same(&self.debtor_address, debtor.address.as_deref())
+            && same(&self.creditor_address, creditor.address.as_deref())
+            && same(&self.debtor_network, debtor.network.as_deref())
+            && same(&self.creditor_network, creditor.network.as_deref())
+            && self.status.is_none_or(|s| status_code == Some(s))
+    }
+}
+
 /// Review delay after which registrations and payee addresses move on, and
 /// payouts confirm.
 const REVIEW_AFTER: Duration = Duration::seconds(2);
@@ -424,14 +487,16 @@ impl State {
                 "description must be at most 250 characters",
             ));
         }
-        let b = &self.account(key).banking;
-        if !b
+        let Some(target) = self
+            .account(key)
+            .banking
             .payee_addresses
             .iter()
-            .any(|p| p.id.as_deref() == Some(payee_address.as_str()))
-        {
+            .find(|p| p.id.as_deref() == Some(payee_address.as_str()))
+            .cloned()
+        else {
             return Err(ApiError::not_found("Payee address", &payee_address));
-        }
+        };
         if self.available(key, &asset) < amount {
             return Err(ApiError::failed("insufficient_funds", "Insufficient funds"));
         }
@@ -440,11 +505,25 @@ impl State {
         let ref_id = self.new_id();
         let ts = self.now_ts();
         let acct = self.account(key);
+        let debtor = Party {
+            asset: Some(asset.clone()),
+            amount: money(amount),
+            address: Some(internal.clone()),
+            network: target.network.clone(),
+        };
+        let creditor = Party {
+            asset: target.asset.clone(),
+            amount: money(amount),
+            address: target.address.clone(),
+            network: target.network.clone(),
+        };
         acct.banking.transfers.push(Transfer {
             id: Some(id.clone()),
             user_id: Some(acct.user_id.clone()),
             client_id: Some(client_id.to_owned()),
             description: req.description.clone(),
+            debtor: RawJson::encode(&debtor).ok(),
+            creditor: RawJson::encode(&creditor).ok(),
             status: Some(TransferStatus::Created),
             ref_id: Some(ref_id),
             is_instant: Some(false),

@@ -206,15 +206,25 @@ fn offset(params: &[(&str, &str)], endpoint: &Endpoint) -> Result<paging::Offset
     )
 }
 
+/// A cursor page of `items`, after the `from`/`to` window when the
+/// operation takes one (`time_of` reads an item's creation time).
 fn cursor<T: Clone>(
     items: &[T],
     id_of: impl Fn(&T) -> Option<&str>,
+    time_of: impl Fn(&T) -> Option<time::OffsetDateTime>,
     query: &Query,
 ) -> Result<(Vec<T>, Option<String>), ApiError> {
     let size = query
         .get("pageSize")
         .ok_or_else(|| ApiError::missing("pageSize"))?;
-    paging::cursor(items, id_of, size, query.get("paginationToken"))
+    let window = paging::Window::parse(("from", query.get("from")), ("to", query.get("to")))?;
+    let items = window.apply(items, time_of);
+    paging::cursor(&items, id_of, size, query.get("paginationToken"))
+}
+
+/// When an item was created, for the windows.
+fn created(t: Option<&Timestamp>) -> Option<time::OffsetDateTime> {
+    t.and_then(Timestamp::get)
 }
 
 fn parse_decimal(param_name: &str, text: &str) -> Result<Decimal, ApiError> {
@@ -460,7 +470,12 @@ fn dispatch(
         "RegisterIndividualEndUser" => ok(endpoint, &state.register_individual(key, body(req)?)?),
         "GetBusinessEndUsers" => {
             let items = state.account(key).banking.businesses.clone();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let (payload, token) = cursor(
+                &items,
+                |u| u.id.as_deref(),
+                |u| created(u.created_at.as_ref()),
+                &query,
+            )?;
             ok(
                 endpoint,
                 &BusinessEndUserCursorPage {
@@ -472,7 +487,12 @@ fn dispatch(
         }
         "GetIndividualEndUsers" => {
             let items = state.account(key).banking.individuals.clone();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let (payload, token) = cursor(
+                &items,
+                |u| u.id.as_deref(),
+                |u| created(u.created_at.as_ref()),
+                &query,
+            )?;
             ok(
                 endpoint,
                 &IndividualEndUserCursorPage {
@@ -504,7 +524,8 @@ fn dispatch(
         "CreateDepositAccount" => ok(endpoint, &state.create_deposit_account(key, body(req)?)?),
         "GetDepositAccounts" => {
             let items = state.account(key).banking.deposit_accounts.clone();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            // No from/to on this list: nothing to window.
+            let (payload, token) = cursor(&items, |u| u.id.as_deref(), |_| None, &query)?;
             ok(
                 endpoint,
                 &DepositAccountCursorPage {
@@ -526,7 +547,12 @@ fn dispatch(
         }
         "GetPayees" => {
             let items = state.account(key).banking.payees.clone();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let (payload, token) = cursor(
+                &items,
+                |u| u.id.as_deref(),
+                |u| created(u.created_at.as_ref()),
+                &query,
+            )?;
             ok(
                 endpoint,
                 &PayeeCursorPage {
@@ -553,7 +579,12 @@ fn dispatch(
                 .filter(|a| a.payee_id.as_deref() == Some(payee.as_str()))
                 .cloned()
                 .collect();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let (payload, token) = cursor(
+                &items,
+                |u| u.id.as_deref(),
+                |u| created(u.created_at.as_ref()),
+                &query,
+            )?;
             ok(
                 endpoint,
                 &PayeeAddressCursorPage {
@@ -568,14 +599,47 @@ fn dispatch(
             &state.create_transfer(key, client_id, body(req)?)?,
         ),
         "GetTransfers" => {
-            for p in ["startDate", "endDate"] {
-                q(p).ok_or_else(|| ApiError::missing(p))?;
-            }
-            let mut items = state.account(key).banking.transfers.clone();
-            if let Some(cid) = q("transferClientId") {
-                items.retain(|t| t.client_id.as_deref() == Some(cid.as_str()));
-            }
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let window = paging::Window::parse(
+                (
+                    "startDate",
+                    Some(&*q("startDate").ok_or_else(|| ApiError::missing("startDate"))?),
+                ),
+                (
+                    "endDate",
+                    Some(&*q("endDate").ok_or_else(|| ApiError::missing("endDate"))?),
+                ),
+            )?;
+            let filter = crate::banking::TransferFilter {
+                client_id: q("transferClientId"),
+                asset: q("asset"),
+                creditor_address: q("creditorAddress"),
+                debtor_address: q("debtorAddress"),
+                creditor_asset: q("creditorAsset"),
+                debtor_asset: q("debtorAsset"),
+                creditor_network: q("creditorNetwork"),
+                debtor_network: q("debtorNetwork"),
+                status: q("status")
+                    .map(|s| {
+                        s.parse::<i64>()
+                            .map_err(|_| ApiError::invalid("status", "status must be an integer"))
+                    })
+                    .transpose()?,
+                ref_id: q("refId"),
+            };
+            let items: Vec<Transfer> = state
+                .account(key)
+                .banking
+                .transfers
+                .iter()
+                .filter(|t| filter.matches(t))
+                .cloned()
+                .collect();
+            let (payload, token) = cursor(
+                &window.apply(&items, |t| created(t.timestamp.as_ref())),
+                |u| u.id.as_deref(),
+                |_| None,
+                &query,
+            )?;
             ok(
                 endpoint,
                 &TransferCursorPage {

@@ -1030,3 +1030,186 @@ async fn every_reply_has_every_documented_key() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
+
+/// The number of items of a list or cursor page.
+fn count(text: &str) -> usize {
+    let t = text.trim();
+    let list = if t.starts_with('{') {
+        let map: BTreeMap<String, Box<RawValue>> = serde_json::from_str(t).unwrap();
+        map["payload"].get().to_owned()
+    } else {
+        t.to_owned()
+    };
+    serde_json::from_str::<Vec<Box<RawValue>>>(&list)
+        .unwrap()
+        .len()
+}
+
+/// Filters the description lists are honoured, not only accepted: the
+/// cursor lists' `from`/`to`, every transfer filter, and the hub banking
+/// pages' `From`/`To`.
+#[tokio::test]
+async fn list_filters_are_honoured() {
+    let sb = Sandbox::start(Config::default()).await.unwrap();
+    let mut r = Rest {
+        addr: sb.addr(),
+        replies: Vec::new(),
+    };
+    // Everything below is created at about 2025-01-01T12:00:00Z.
+    let before = "2025-01-01T11:00:00Z";
+    let payee = r
+        .call(
+            "RegisterPayee",
+            "/api/v1/payee",
+            r#"{"type":0,"name":"Bob","surname":"Smith","company":"","country":"GB","state":"","city":"London","address":"1 Road","postalCode":"N1"}"#,
+            None,
+        )
+        .await;
+    let payee_id = field(&payee, "id");
+    let gbp = r
+        .call(
+            "RegisterPayeeAddress",
+            &format!("/api/v1/payees/{payee_id}/addresses"),
+            r#"{"name":"GBP","asset":"GBP","address":"12345678","addressParams":{"sortcode":"200000"},"network":"Faster Payments"}"#,
+            None,
+        )
+        .await;
+    let eur = r
+        .call(
+            "RegisterPayeeAddress",
+            &format!("/api/v1/payees/{payee_id}/addresses"),
+            r#"{"name":"EUR","asset":"EUR","address":"DE89370400440532013000","addressParams":{"bic":"COBADEFFXXX"},"network":"Sepa"}"#,
+            None,
+        )
+        .await;
+    for (asset, pa, cid) in [("GBP", &gbp, "tr-gbp"), ("EUR", &eur, "tr-eur")] {
+        r.call(
+            "CreateTransfer",
+            "/api/v1/transfer",
+            &format!(
+                r#"{{"asset":"{asset}","amount":5,"internalAddressId":"fac_1","payeeAddressId":"{}","description":"rent"}}"#,
+                field(pa, "id")
+            ),
+            Some(cid),
+        )
+        .await;
+    }
+    for (query, expected) in [
+        (format!("from={before}"), 1),
+        (format!("to={before}"), 0),
+        (format!("from={before}&to=2025-01-02T00:00:00Z"), 1),
+    ] {
+        let list = r
+            .call(
+                "GetPayees",
+                &format!("/api/v1/payees?pageSize=5&{query}"),
+                "",
+                None,
+            )
+            .await;
+        assert_eq!(count(&list), expected, "payees {query}");
+        let list = r
+            .call(
+                "GetPayeeAddresses",
+                &format!("/api/v1/payee-addresses?payeeId={payee_id}&pageSize=5&{query}"),
+                "",
+                None,
+            )
+            .await;
+        assert_eq!(count(&list), expected * 2, "payee addresses {query}");
+    }
+    let bad = http(
+        sb.addr(),
+        "GET",
+        &format!("/api/v1/payees?pageSize=5&from=2025-01-02T00:00:00Z&to={before}"),
+        &[("Authorization", &format!("Bearer {KEY}"))],
+        "",
+    )
+    .await;
+    assert_eq!(bad.status, 422, "to before from: {}", bad.body);
+
+    let all = r
+        .call(
+            "GetTransfers",
+            "/api/v1/transfers?startDate=2025-01-01T00:00:00Z&endDate=2025-01-02T00:00:00Z&pageSize=5",
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(count(&all), 2);
+    let ref_id = field(&all, "payload");
+    let ref_id = field(&ref_id, "refId");
+    for (filter, expected) in [
+        ("transferClientId=tr-gbp".to_owned(), 1),
+        ("asset=EUR".to_owned(), 1),
+        ("asset=USD".to_owned(), 0),
+        ("debtorAsset=gbp".to_owned(), 1),
+        ("creditorAsset=EUR".to_owned(), 1),
+        ("creditorAddress=12345678".to_owned(), 1),
+        ("debtorAddress=fac_1".to_owned(), 2),
+        ("debtorNetwork=Sepa".to_owned(), 1),
+        ("creditorNetwork=Faster%20Payments".to_owned(), 1),
+        ("status=0".to_owned(), 2),
+        ("status=2".to_owned(), 0),
+        (format!("refId={ref_id}"), 1),
+        ("asset=GBP&creditorNetwork=Sepa".to_owned(), 0),
+    ] {
+        let list = r
+            .call(
+                "GetTransfers",
+                &format!("/api/v1/transfers?startDate=2025-01-01T00:00:00Z&endDate=2025-01-02T00:00:00Z&pageSize=5&{filter}"),
+                "",
+                None,
+            )
+            .await;
+        assert_eq!(count(&list), expected, "transfers {filter}");
+    }
+    let outside = r
+        .call(
+            "GetTransfers",
+            &format!(
+                "/api/v1/transfers?startDate=2025-01-01T00:00:00Z&endDate={before}&pageSize=5"
+            ),
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(count(&outside), 0, "startDate/endDate bound the list");
+
+    let (hub, _) = connect(sb.addr()).await;
+    let mut run = HubRun {
+        hub,
+        seen: Vec::new(),
+        next_id: 0,
+    };
+    let mut n = 0;
+    for shape in [Shape::Array, Shape::Spread] {
+        for (from, to, expected) in [
+            (format!("\"{before}\""), "null".to_owned(), 1),
+            ("null".to_owned(), format!("\"{before}\""), 0),
+            ("null".to_owned(), "null".to_owned(), 1),
+        ] {
+            n += 1;
+            let e = run
+                .reply(
+                    "GetPayeesPaginated",
+                    &format!(r#"["payees-{n}",{from},{to},0,10]"#),
+                    shape,
+                )
+                .await;
+            assert_eq!(count(&e.data), expected, "hub payees From {from} To {to}");
+            let e = run
+                .reply(
+                    "GetPayeeAddressesPaginated",
+                    &format!(r#"["addresses-{n}","{payee_id}",{from},{to},0,10]"#),
+                    shape,
+                )
+                .await;
+            assert_eq!(
+                count(&e.data),
+                expected * 2,
+                "hub payee addresses From {from} To {to}"
+            );
+        }
+    }
+}
