@@ -1213,3 +1213,156 @@ async fn list_filters_are_honoured() {
         }
     }
 }
+
+/// The topic the docs give a subject: its first segment, capitalised
+/// (`account.withdraw.created` is `Account`).
+fn topic_of(subject: &str) -> String {
+    let first = subject.split('.').next().unwrap_or_default();
+    let mut c = first.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// §5: every hub method reports its documented errors in both argument
+/// shapes: `preChecksError` (with `data.message`) for arguments that do
+/// not validate, and `<prefix>.error` (with `data.statusError` and
+/// `data.message`) where the operation itself fails. Each error envelope
+/// echoes the clientId and has the topic of the method's own answer.
+#[tokio::test]
+async fn every_hub_method_reports_its_documented_errors() {
+    let sb = Sandbox::start(Config::default()).await.unwrap();
+    let (hub, _) = connect(sb.addr()).await;
+    let mut run = HubRun {
+        hub,
+        seen: Vec::new(),
+        next_id: 0,
+    };
+    let topic_for = |m: &HubMethod| {
+        m.subjects
+            .first()
+            .map_or_else(|| "Execution".to_owned(), |s| topic_of(s))
+    };
+    let mut n = 0;
+    for shape in [Shape::Array, Shape::Spread] {
+        for m in HUB_METHODS {
+            // One argument too few (or one too many for ClientId-only
+            // methods): a pre-check failure for every method.
+            n += 1;
+            let cid = format!("e-{n}");
+            let args = if m.arguments.len() > 1 {
+                format!(r#"["{cid}"]"#)
+            } else {
+                format!(r#"["{cid}",1]"#)
+            };
+            let e = run.reply(m.name, &args, shape).await;
+            let env = &e.envelope;
+            assert_eq!(env.subject.as_deref(), Some("preChecksError"), "{}", m.name);
+            assert_eq!(env.client_id.as_deref(), Some(cid.as_str()), "{}", m.name);
+            assert_eq!(env.topic, Some(topic_for(m)), "{} {shape:?}", m.name);
+            let data: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&e.data).unwrap();
+            let message: String = serde_json::from_str(data["message"].get()).unwrap();
+            assert!(!message.is_empty(), "{}", m.name);
+        }
+    }
+    // A wrong value, not only a wrong count, is a pre-check failure too.
+    let e = run
+        .reply(
+            "GetPairSizeByAmount",
+            r#"["bad-side","BTCUSDT","hold",1000]"#,
+            Shape::Spread,
+        )
+        .await;
+    assert_eq!(e.envelope.subject.as_deref(), Some("preChecksError"));
+
+    // Operations that fail: `<prefix>.error`, the prefix that of the
+    // method's success subject.
+    let invoice = run
+        .reply(
+            "CreateLightningInvoice",
+            r#"["big-invoice",1000,"too much",1]"#,
+            Shape::Spread,
+        )
+        .await
+        .data
+        .clone();
+    run.reply(
+        "WhitelistAddress",
+        r#"["wl-1","cold","BTC","bc1qdup","Bitcoin"]"#,
+        Shape::Spread,
+    )
+    .await;
+    let failing: Vec<(&str, String)> = vec![
+        ("AcceptRequestForQuote", r#"["f","no-such-rfq"]"#.to_owned()),
+        (
+            "WithdrawFunds",
+            r#"["f","BTC",0.1,"bc1qunknown","Bitcoin"]"#.to_owned(),
+        ),
+        (
+            "WithdrawInstantFunds",
+            r#"["f","BTC",0.1,"bc1qunknown","Bitcoin"]"#.to_owned(),
+        ),
+        (
+            "WithdrawFundsWithAddressParams",
+            r#"["f","BTC",0.1,"bc1qunknown",{},"Bitcoin",true]"#.to_owned(),
+        ),
+        (
+            "WhitelistAddress",
+            r#"["f","again","BTC","bc1qdup","Bitcoin"]"#.to_owned(),
+        ),
+        (
+            "RegisterPayeeAddress",
+            r#"["f","no-such-payee","x","GBP","1",{"sortcode":"1"},"Faster Payments",""]"#
+                .to_owned(),
+        ),
+        (
+            "TransferFunds",
+            r#"["f","GBP",1,"fac_1","no-such-address",""]"#.to_owned(),
+        ),
+        ("GetTransactionLedger", r#"["f","no-such-tx"]"#.to_owned()),
+        (
+            "WithdrawLightning",
+            format!(r#"["f","{}"]"#, field(&invoice, "encodedPaymentRequest")),
+        ),
+    ];
+    for shape in [Shape::Array, Shape::Spread] {
+        for (method, args) in &failing {
+            n += 1;
+            let cid = format!("f-{n}");
+            let args = args.replacen(r#"["f""#, &format!(r#"["{cid}""#), 1);
+            let m = HubMethod::find(method).unwrap();
+            let e = run.reply(method, &args, shape).await;
+            let env = &e.envelope;
+            let prefix = m.subjects[0].rsplit_once('.').unwrap().0;
+            assert_eq!(
+                env.subject.as_deref(),
+                Some(format!("{prefix}.error").as_str()),
+                "{method}: {}",
+                e.data
+            );
+            assert_eq!(env.client_id.as_deref(), Some(cid.as_str()));
+            assert_eq!(env.topic, Some(topic_for(m)), "{method}");
+            let data: BTreeMap<String, Box<RawValue>> = serde_json::from_str(&e.data).unwrap();
+            for k in ["statusError", "message"] {
+                let text: String = serde_json::from_str(data[k].get()).unwrap();
+                assert!(!text.is_empty(), "{method} {k}");
+            }
+        }
+    }
+    // An order on an unknown price is rejected in-band, as documented:
+    // the success subject with status 2 and a statusError.
+    let e = run
+        .reply(
+            "PlaceOtcOrder",
+            r#"["rejected","00000000-0000-0000-0000-000000000000","buy",1]"#,
+            Shape::Array,
+        )
+        .await;
+    assert_eq!(
+        e.envelope.subject.as_deref(),
+        Some("execution.order.executed")
+    );
+    let t: hercle_models::TradeExecution = decode_str(&e.data).unwrap();
+    assert_eq!(t.status, Some(hercle_models::OrderStatus::Cancelled));
+    assert!(t.status_error.is_some_and(|s| !s.is_empty()));
+}
