@@ -1366,3 +1366,416 @@ async fn every_hub_method_reports_its_documented_errors() {
     assert_eq!(t.status, Some(hercle_models::OrderStatus::Cancelled));
     assert!(t.status_error.is_some_and(|s| !s.is_empty()));
 }
+
+/// Whether `text` holds the JSON number `digits` (its exact text).
+fn has_number(text: &str, digits: &str) -> bool {
+    text.match_indices(digits).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + digits.len()..].chars().next();
+        matches!(before, Some(':' | '[' | ',')) && matches!(after, Some(',' | '}' | ']'))
+    })
+}
+
+/// Webhook bodies POSTed to a receiver on 127.0.0.1.
+async fn webhook_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use http_body_util::BodyExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let tx = tx.clone();
+                        async move {
+                            let body = req.into_body().collect().await.unwrap().to_bytes();
+                            let _ = tx.send(String::from_utf8_lossy(&body).into_owned());
+                            Ok::<_, std::convert::Infallible>(hyper::Response::new(
+                                http_body_util::Full::new(bytes::Bytes::new()),
+                            ))
+                        }
+                    },
+                );
+                let io = hyper_util::rt::TokioIo::new(stream);
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
+            });
+        }
+    });
+    (url, rx)
+}
+
+/// §2: amounts with 18 significant digits, and 0.00000001, go through every
+/// money-carrying operation on REST and on the hub, and come back with the
+/// same digits in every reply that carries them and in every webhook.
+#[tokio::test]
+async fn money_keeps_every_digit_on_both_transports_and_in_webhooks() {
+    // 18 significant digits each: an amount, a size within a pair's
+    // limits, and a Lightning amount in whole millisatoshis.
+    const A18: &str = "123456789.123456789";
+    const S18: &str = "12.3456789012345678";
+    const L18: &str = "1234567.89012345678";
+    const TINY: &str = "0.00000001";
+    let (url, mut hooks) = webhook_receiver().await;
+    let d = |s: &str| s.parse().unwrap();
+    let config = Config {
+        balances: vec![
+            ("BTC".to_owned(), d("1000000000000")),
+            ("USDT".to_owned(), d("1000000000000")),
+            ("GBP".to_owned(), d("1000000000000")),
+        ],
+        webhook_urls: vec![url],
+        webhook_poll: std::time::Duration::from_millis(20),
+        ..Config::default()
+    };
+    let sb = Sandbox::start(config).await.unwrap();
+    let mut r = Rest {
+        addr: sb.addr(),
+        replies: Vec::new(),
+    };
+    let (hub, _) = connect(sb.addr()).await;
+    let mut run = HubRun {
+        hub,
+        seen: Vec::new(),
+        next_id: 0,
+    };
+    // (what, reply text, digits expected in it)
+    let mut checks: Vec<(String, String, &str)> = Vec::new();
+
+    for (asset, amount) in [("SOL", A18), ("DOT", TINY)] {
+        let body = format!(r#"{{"apiKey":"{KEY}","asset":"{asset}","amount":{amount}}}"#);
+        let resp = http(sb.addr(), "POST", "/_sandbox/deposit", &[], &body).await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+    let balances = r
+        .call("GetBalances", "/api/v1/user/balances", "", None)
+        .await;
+    for amount in [A18, TINY] {
+        checks.push(("REST balances".into(), balances.clone(), amount));
+    }
+    let hub_balances = run
+        .reply("GetBalances", r#"["m-bal"]"#, Shape::Array)
+        .await
+        .data
+        .clone();
+    for amount in [A18, TINY] {
+        checks.push(("hub balances".into(), hub_balances.clone(), amount));
+    }
+
+    // Sizes: a quote, the order from it, its order and trade records, an RFQ.
+    let quote = r
+        .call(
+            "GetPairPrice",
+            &format!("/api/v1/price/BTCUSDT/{S18}"),
+            "",
+            None,
+        )
+        .await;
+    checks.push(("REST price".into(), quote.clone(), S18));
+    let order = r
+        .call(
+            "PlaceOtcOrder",
+            "/api/v1/orders",
+            &format!(
+                r#"{{"priceId":"{}","side":"buy","slippage":5}}"#,
+                field(&quote, "id")
+            ),
+            Some("m-order"),
+        )
+        .await;
+    checks.push(("REST order".into(), order, S18));
+    let orders = r
+        .call("GetOrdersByClientId", "/api/v1/orders/m-order", "", None)
+        .await;
+    checks.push(("REST orders".into(), orders, S18));
+    let trades = r
+        .call(
+            "GetTradesByClientId",
+            "/api/v1/user/trades/m-order",
+            "",
+            None,
+        )
+        .await;
+    checks.push(("REST trades".into(), trades, S18));
+    let rfq = r
+        .call(
+            "CreateRfq",
+            "/api/v1/rfq",
+            &format!(r#"{{"pair":"BTCUSDT","side":"buy","size":{S18},"amount":0}}"#),
+            None,
+        )
+        .await;
+    checks.push(("REST rfq".into(), rfq, S18));
+    let hub_rfq = run
+        .reply(
+            "CreateRequestForQuote",
+            &format!(r#"["m-rfq","BTCUSDT","sell",{S18},0]"#),
+            Shape::Spread,
+        )
+        .await
+        .data
+        .clone();
+    checks.push(("hub rfq".into(), hub_rfq, S18));
+    let size = run
+        .reply(
+            "GetPairSizeByAmount",
+            &format!(r#"["m-size","BTCUSDT","buy",{A18}]"#),
+            Shape::Array,
+        )
+        .await;
+    // The amount is not echoed, but a too-large size is refused in
+    // full, never rounded into range.
+    assert_eq!(size.envelope.subject.as_deref(), Some("preChecksError"));
+    let hub_order_quote = run
+        .call(
+            "SubscribePairPriceChannel",
+            &format!(r#"["m-sub","BTCUSDT",{S18}]"#),
+            Shape::Spread,
+        )
+        .await
+        .iter()
+        .find(|e| e.target == "subscriptions")
+        .map(|e| e.data.clone());
+    let update = match hub_order_quote {
+        Some(u) => u,
+        None => run.next_update("m-sub").await,
+    };
+    checks.push(("hub price update".into(), update.clone(), S18));
+    let hub_order = run
+        .reply(
+            "PlaceOtcOrder",
+            &format!(r#"["m-hub-order","{}","sell",5]"#, field(&update, "id")),
+            Shape::Array,
+        )
+        .await
+        .data
+        .clone();
+    checks.push(("hub order".into(), hub_order, S18));
+
+    // Amounts: withdrawals, transfers, pay-ins, Lightning.
+    r.call(
+        "WhitelistAddress",
+        "/api/v1/addresses/whitelist",
+        r#"{"name":"cold","asset":"BTC","address":"bc1qmoney","network":"Bitcoin"}"#,
+        None,
+    )
+    .await;
+    let payee = r
+        .call(
+            "RegisterPayee",
+            "/api/v1/payee",
+            r#"{"type":0,"name":"Bob","surname":"Smith","company":"","country":"GB","state":"","city":"London","address":"1 Road","postalCode":"N1"}"#,
+            None,
+        )
+        .await;
+    let pa = r
+        .call(
+            "RegisterPayeeAddress",
+            &format!("/api/v1/payees/{}/addresses", field(&payee, "id")),
+            r#"{"name":"GBP","asset":"GBP","address":"12345678","addressParams":{"sortcode":"200000"},"network":"Faster Payments"}"#,
+            None,
+        )
+        .await;
+    let pa_id = field(&pa, "id");
+    let account = r
+        .call(
+            "CreateDepositAccount",
+            "/api/v1/deposit-accounts",
+            r#"{"asset":"EUR","network":"Sepa","fiatAccountId":"fac_1"}"#,
+            None,
+        )
+        .await;
+    let vac = field(&account, "refAccountId");
+    for (i, amount) in [A18, TINY].into_iter().enumerate() {
+        for (op, path, extra) in [
+            ("Withdraw", "/api/v1/withdrawals", ""),
+            ("InstantWithdraw", "/api/v1/withdrawals/instant", ""),
+            (
+                "WithdrawWithAddressParams",
+                "/api/v1/withdrawals/address",
+                r#","addressParams":{},"isInstant":false"#,
+            ),
+        ] {
+            let cid = format!("m-{op}-{i}");
+            let w = r
+                .call(
+                    op,
+                    path,
+                    &format!(
+                        r#"{{"asset":"BTC","amount":{amount},"address":"bc1qmoney","network":"Bitcoin"{extra}}}"#
+                    ),
+                    Some(&cid),
+                )
+                .await;
+            checks.push((format!("REST {op}"), w, amount));
+            let listed = r
+                .call(
+                    "GetWithdrawalsByClientId",
+                    &format!("/api/v1/withdrawals/{cid}"),
+                    "",
+                    None,
+                )
+                .await;
+            checks.push(("REST withdrawals".into(), listed, amount));
+        }
+        for (method, args) in [
+            (
+                "WithdrawFunds",
+                format!(r#"["m-wf-{i}","BTC",{amount},"bc1qmoney","Bitcoin"]"#),
+            ),
+            (
+                "WithdrawInstantFunds",
+                format!(r#"["m-wi-{i}","BTC",{amount},"bc1qmoney","Bitcoin"]"#),
+            ),
+            (
+                "WithdrawFundsWithAddressParams",
+                format!(r#"["m-wp-{i}","BTC",{amount},"bc1qmoney",{{}},"Bitcoin",false]"#),
+            ),
+            (
+                "TransferFunds",
+                format!(r#"["m-tf-{i}","GBP",{amount},"fac_1","{pa_id}","rent"]"#),
+            ),
+        ] {
+            let e = run.reply(method, &args, Shape::Spread).await.data.clone();
+            checks.push((format!("hub {method}"), e, amount));
+        }
+        let listed = run
+            .reply(
+                "GetWithdrawalsByClientId",
+                &format!(r#"["m-wl-{i}","m-wf-{i}"]"#),
+                Shape::Array,
+            )
+            .await
+            .data
+            .clone();
+        checks.push(("hub withdrawals".into(), listed, amount));
+        let t = r
+            .call(
+                "CreateTransfer",
+                "/api/v1/transfer",
+                &format!(
+                    r#"{{"asset":"GBP","amount":{amount},"internalAddressId":"fac_1","payeeAddressId":"{pa_id}","description":"rent"}}"#
+                ),
+                Some(&format!("m-tr-{i}")),
+            )
+            .await;
+        checks.push(("REST transfer".into(), t, amount));
+        let p = r
+            .call(
+                "SimulatePayin",
+                "/api/v1/simulate-payin",
+                &format!(
+                    r#"{{"amount":{amount},"toAddress":"{vac}","from":{{"name":"Ada","iban":"DE89370400440532013000"}},"fromType":"PERSON","paymentScheme":"SCT","reference":"r"}}"#
+                ),
+                None,
+            )
+            .await;
+        checks.push(("REST pay-in".into(), p, amount));
+    }
+    for (i, amount) in [L18, TINY].into_iter().enumerate() {
+        let inv = r
+            .call(
+                "CreateLightningInvoice",
+                "/api/v1/invoices",
+                &format!(r#"{{"amountBtc":{amount},"expiryHours":1,"memo":"m"}}"#),
+                None,
+            )
+            .await;
+        let w = r
+            .call(
+                "CreateLightningWithdrawal",
+                "/api/v1/lightning/withdrawals",
+                &format!(
+                    r#"{{"paymentRequestHash":"{}"}}"#,
+                    field(&inv, "encodedPaymentRequest")
+                ),
+                None,
+            )
+            .await;
+        checks.push(("REST Lightning withdrawal".into(), w, amount));
+        let inv = run
+            .reply(
+                "CreateLightningInvoice",
+                &format!(r#"["m-inv-{i}",{amount},"m",1]"#),
+                Shape::Array,
+            )
+            .await
+            .data
+            .clone();
+        let w = run
+            .reply(
+                "WithdrawLightning",
+                &format!(r#"["m-ln-{i}","{}"]"#, field(&inv, "encodedPaymentRequest")),
+                Shape::Array,
+            )
+            .await
+            .data
+            .clone();
+        checks.push(("hub Lightning withdrawal".into(), w, amount));
+    }
+    // The ledger: every movement, both ways, at full precision.
+    let range = format!("{FROM}/{TO}");
+    let mut ledger = String::new();
+    for page in 0..40 {
+        let p = r
+            .call(
+                "GetTransactionsPaginated",
+                &format!("/api/v1/user/transactions/{range}/{page}/50"),
+                "",
+                None,
+            )
+            .await;
+        if count(&p) == 0 {
+            break;
+        }
+        ledger.push_str(&p);
+    }
+    for amount in [A18, TINY] {
+        checks.push(("REST ledger (debit)".into(), ledger.clone(), amount));
+    }
+    let hub_ledger = run
+        .reply(
+            "GetTransactionsPaginated",
+            &format!(r#"["m-tx","{FROM}","{TO}",0,50]"#),
+            Shape::Spread,
+        )
+        .await
+        .data
+        .clone();
+    checks.push(("hub ledger".into(), hub_ledger, A18));
+
+    let failed: Vec<String> = checks
+        .iter()
+        .filter(|(_, text, digits)| !has_number(text, digits))
+        .map(|(what, text, digits)| format!("{what}: {digits} not in {text}"))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+
+    // Webhooks: each event type that carries an amount, with each amount.
+    let mut wanted: BTreeSet<(String, String)> = BTreeSet::new();
+    for amount in [A18, TINY] {
+        for event in [
+            "Banking.Withdrawal.Created",
+            "Banking.Payout.Created",
+            "Banking.Deposit.StatusUpdated",
+            "Balance.Updated",
+        ] {
+            wanted.insert((event.to_owned(), amount.to_owned()));
+        }
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !wanted.is_empty() {
+        let body = tokio::time::timeout_at(deadline, hooks.recv())
+            .await
+            .unwrap_or_else(|_| panic!("webhooks never carried {wanted:?}"))
+            .unwrap();
+        let envelope: hercle_models::WebhookEnvelope = decode_str(&body).unwrap();
+        let event = envelope.event_type.unwrap().as_str().to_owned();
+        let data = envelope.data.unwrap().json_text().to_owned();
+        wanted.retain(|(e, amount)| !(*e == event && has_number(&data, amount)));
+    }
+}
