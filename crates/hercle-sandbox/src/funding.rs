@@ -68,14 +68,15 @@ impl State {
             network: Some(network),
             // The sandbox approves at once; production reviews first.
             status: Some(WhitelistedAddressStatus::Approved),
-            // Not reviewed by anyone: written empty, as Postman shows.
+            // Approved at once: the review is the sandbox's, at creation.
             comment: Some(String::new()),
-            audit_by: Some(String::new()),
-            audit_date: Some(Timestamp::from_text("")),
+            audit_by: Some("sandbox".to_owned()),
+            audit_date: Some(ts.clone()),
+            // "" without an end user: the description types it a string.
+            end_user_id: Some(String::new()),
             enabled: Some(true),
             deleted: Some(false),
             creation_date: Some(ts),
-            extra: with_nulls(BTreeMap::new(), &["endUserId"]),
             ..Default::default()
         });
         Ok(AddressOpResult {
@@ -83,7 +84,7 @@ impl State {
             address_id: Some(id),
             user_id: Some(user),
             message: Some("Address whitelisted".to_owned()),
-            extra: with_nulls(BTreeMap::new(), &["endUserId"]),
+            end_user_id: Some(String::new()),
             ..Default::default()
         })
     }
@@ -117,7 +118,7 @@ impl State {
             address_id: Some(id),
             user_id: Some(user),
             message: Some("Address removed".to_owned()),
-            extra: with_nulls(BTreeMap::new(), &["endUserId"]),
+            end_user_id: Some(String::new()),
             ..Default::default()
         })
     }
@@ -230,11 +231,12 @@ impl State {
             ref_id: Some(ref_id),
             is_instant: Some(input.instant),
             timestamp: Some(ts),
-            // The beneficiary fields are for fiat payouts: null here.
-            extra: with_nulls(
-                BTreeMap::new(),
-                &["name", "surname", "company", "description"],
-            ),
+            // The beneficiary fields are for fiat payouts: empty here
+            // (strings in the description; only `description` is nullable).
+            name: Some(String::new()),
+            surname: Some(String::new()),
+            company: Some(String::new()),
+            extra: with_nulls(BTreeMap::new(), &["description"]),
             ..Default::default()
         };
         acct.withdrawals.push((w.clone(), Instant::now()));

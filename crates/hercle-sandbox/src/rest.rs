@@ -21,6 +21,7 @@ pub(crate) struct RestRequest<'a> {
     pub(crate) query: &'a str,
     pub(crate) authorization: Option<&'a str>,
     pub(crate) client_id: Option<&'a str>,
+    pub(crate) content_type: Option<&'a str>,
     pub(crate) body: &'a [u8],
 }
 
@@ -503,17 +504,34 @@ fn dispatch(
             )
         }
         "UploadEndUserDocument" => {
-            // The multipart form's required parts (the file itself is not
-            // kept); the type is one the docs list (quirk 22: not the curl's).
-            let kind = form_field(req.body, "type").ok_or_else(|| ApiError::missing("type"))?;
-            form_field(req.body, "file").ok_or_else(|| ApiError::missing("file"))?;
+            // The multipart form's parts, each at most once; `type` one the
+            // docs list (quirk 22: not the curl's), `file` a file part
+            // (its bytes are not kept), `description` optional text.
+            let parts = parse_form(req.content_type, req.body)?;
+            let part = |name: &str| parts.iter().find(|p| p.name == name);
+            let kind = part("type").ok_or_else(|| ApiError::missing("type"))?;
+            let file = part("file").ok_or_else(|| ApiError::missing("file"))?;
+            if file.filename.is_none() {
+                return Err(ApiError::invalid(
+                    "file",
+                    "file must be a file part (with a filename)",
+                ));
+            }
             if !DocumentType::KNOWN
                 .iter()
-                .any(|k| k.as_str().as_bytes() == kind)
+                .any(|k| k.as_str().as_bytes() == kind.value)
             {
                 return Err(ApiError::invalid(
                     "type",
                     "type must be one of the documented document types",
+                ));
+            }
+            if let Some(d) = part("description")
+                && std::str::from_utf8(d.value).is_err()
+            {
+                return Err(ApiError::invalid(
+                    "description",
+                    "description must be UTF-8 text",
                 ));
             }
             ok(
@@ -676,21 +694,112 @@ fn time_stamp(
     extra
 }
 
-/// The value of a `multipart/form-data` part named `name`: the bytes between
-/// the part's blank line and the next CRLF boundary line.
-fn form_field<'b>(body: &'b [u8], name: &str) -> Option<&'b [u8]> {
-    let marker = format!("name=\"{name}\"");
-    let at = body
-        .windows(marker.len())
-        .position(|w| w == marker.as_bytes())?;
-    let rest = body.get(at + marker.len()..)?;
-    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let value = rest.get(start..)?;
-    let end = value
-        .windows(4)
-        .position(|w| w == b"\r\n--")
-        .unwrap_or(value.len());
-    value.get(..end)
+/// One part of a `multipart/form-data` body.
+#[derive(Debug)]
+struct FormPart<'b> {
+    name: String,
+    filename: Option<String>,
+    value: &'b [u8],
+}
+
+fn bad_form(message: &str) -> ApiError {
+    ApiError::invalid(
+        "body",
+        format!("Malformed multipart/form-data body: {message}"),
+    )
+}
+
+/// Splits a `multipart/form-data` body (RFC 7578) on the boundary its
+/// Content-Type names. Every part needs a `form-data` disposition with a
+/// name, and a name may appear once: a field sent twice is refused rather
+/// than one copy silently chosen.
+fn parse_form<'b>(
+    content_type: Option<&str>,
+    body: &'b [u8],
+) -> Result<Vec<FormPart<'b>>, ApiError> {
+    let ct = content_type.unwrap_or_default();
+    let mut params = ct.split(';').map(str::trim);
+    if !params
+        .next()
+        .is_some_and(|m| m.eq_ignore_ascii_case("multipart/form-data"))
+    {
+        return Err(bad_form("the Content-Type must be multipart/form-data"));
+    }
+    let boundary = params
+        .find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("boundary")
+                .then(|| v.trim().trim_matches('"').to_owned())
+        })
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| bad_form("the Content-Type names no boundary"))?;
+    let delimiter = format!("--{boundary}");
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    // Anything before the first delimiter is a preamble, ignored.
+    let mut rest = body
+        .get(find(body, delimiter.as_bytes()).ok_or_else(|| bad_form("no boundary line"))?..)
+        .unwrap_or_default();
+    let mut parts: Vec<FormPart<'b>> = Vec::new();
+    let next_delimiter = format!("\r\n{delimiter}");
+    loop {
+        rest = rest.get(delimiter.len()..).unwrap_or_default();
+        if rest.starts_with(b"--") {
+            return Ok(parts);
+        }
+        rest = rest
+            .strip_prefix(b"\r\n")
+            .ok_or_else(|| bad_form("a boundary line must end with CRLF"))?;
+        let head_end =
+            find(rest, b"\r\n\r\n").ok_or_else(|| bad_form("a part has no header end"))?;
+        let head = std::str::from_utf8(rest.get(..head_end).unwrap_or_default())
+            .map_err(|_| bad_form("part headers must be text"))?;
+        let content = rest.get(head_end + 4..).unwrap_or_default();
+        let end = find(content, next_delimiter.as_bytes())
+            .ok_or_else(|| bad_form("the body does not end with the closing boundary"))?;
+        let disposition = head
+            .split("\r\n")
+            .find_map(|line| {
+                let (k, v) = line.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case("content-disposition")
+                    .then_some(v)
+            })
+            .ok_or_else(|| bad_form("a part has no Content-Disposition"))?;
+        let mut fields = disposition.split(';').map(str::trim);
+        if !fields
+            .next()
+            .is_some_and(|f| f.eq_ignore_ascii_case("form-data"))
+        {
+            return Err(bad_form("a part's disposition must be form-data"));
+        }
+        let (mut name, mut filename) = (None, None);
+        for f in fields {
+            if let Some((k, v)) = f.split_once('=') {
+                let v = v.trim().trim_matches('"').to_owned();
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "name" => name = Some(v),
+                    "filename" => filename = Some(v),
+                    _ => {}
+                }
+            }
+        }
+        let name = name
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| bad_form("a part has no name"))?;
+        if parts.iter().any(|p| p.name == name) {
+            return Err(ApiError::invalid(
+                &name,
+                format!("{name} is given more than once"),
+            ));
+        }
+        parts.push(FormPart {
+            name,
+            filename,
+            value: content.get(..end).unwrap_or_default(),
+        });
+        rest = content.get(end + 2..).unwrap_or_default();
+    }
 }
 
 /// Networks per asset, as `GetAssetNetworks` answers.
@@ -703,5 +812,68 @@ pub(crate) fn networks(asset: &str) -> Vec<&'static str> {
         "GBP" => vec!["Faster Payments"],
         "USD" => vec!["INTERNATIONAL_WIRE", "DOMESTIC_WIRE", "ACH", "ACH_SAME_DAY"],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CT: &str = "multipart/form-data; boundary=xyz";
+
+    fn form(parts: &[(&str, &str)]) -> String {
+        let mut body = String::from("preamble\r\n");
+        for (disposition, value) in parts {
+            body.push_str(&format!(
+                "--xyz\r\nContent-Disposition: form-data; {disposition}\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str("--xyz--\r\n");
+        body
+    }
+
+    #[test]
+    fn forms_split_into_named_parts() {
+        let body = form(&[
+            (r#"name="type""#, "IDENTITY_VERIFICATION"),
+            (r#"name="file"; filename="a.pdf""#, "%PDF\r\nline two"),
+        ]);
+        let parts = parse_form(Some(CT), body.as_bytes()).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].name, "type");
+        assert_eq!(parts[1].filename.as_deref(), Some("a.pdf"));
+        assert_eq!(
+            parts[1].value, b"%PDF\r\nline two",
+            "CRLF inside a part is kept"
+        );
+        let quoted = "multipart/form-data; charset=utf-8; boundary=\"xyz\"";
+        assert!(parse_form(Some(quoted), body.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn malformed_forms_are_refused() {
+        let good = form(&[(r#"name="type""#, "X")]);
+        for (ct, body) in [
+            (Some("application/json"), good.clone()),
+            (Some("multipart/form-data"), good.clone()),
+            (None, good.clone()),
+            (Some(CT), good.replace("--xyz--\r\n", "")),
+            (Some(CT), form(&[(r#"filename="a""#, "no name")])),
+            (Some(CT), form(&[(r#"name="""#, "empty name")])),
+            (
+                Some(CT),
+                good.replace("Content-Disposition", "Content-Type"),
+            ),
+            (
+                Some(CT),
+                form(&[
+                    (r#"name="description""#, "a"),
+                    (r#"name="description""#, "[]"),
+                ]),
+            ),
+        ] {
+            let err = parse_form(ct, body.as_bytes()).unwrap_err();
+            assert_eq!(err.status(), 400, "{ct:?} {body:?}");
+        }
     }
 }
