@@ -1779,3 +1779,94 @@ async fn money_keeps_every_digit_on_both_transports_and_in_webhooks() {
         wanted.retain(|(e, amount)| !(*e == event && has_number(&data, amount)));
     }
 }
+
+/// The document upload reads its multipart body: the documented fields,
+/// each once; unknown fields (repeated or oddly named) are ignored.
+#[tokio::test]
+async fn the_document_upload_validates_its_form() {
+    let sb = Sandbox::start(Config::default()).await.unwrap();
+    let mut r = Rest {
+        addr: sb.addr(),
+        replies: Vec::new(),
+    };
+    let user = r
+        .call(
+            "RegisterIndividualEndUser",
+            "/api/v1/end-users/individuals",
+            r#"{"person":{"firstName":"Alan","lastName":"Turing"},"ipAddress":"127.0.0.1"}"#,
+            None,
+        )
+        .await;
+    let path = format!("/api/v1/end-users/{}/documents", field(&user, "id"));
+    let addr = sb.addr();
+    let send = |parts: Vec<String>, content_type: &'static str| {
+        let mut body: String = parts.concat();
+        body.push_str("--b0undary--\r\n");
+        let path = path.clone();
+        async move {
+            let auth = format!("Bearer {KEY}");
+            http(
+                addr,
+                "POST",
+                &path,
+                &[("Authorization", &auth), ("Content-Type", content_type)],
+                &body,
+            )
+            .await
+        }
+    };
+    let part = |name: &str, value: &str| {
+        format!("--b0undary\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+    };
+    let file = "--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"id.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF\r\n".to_owned();
+    let ct = "multipart/form-data; boundary=b0undary";
+    let ok = send(
+        vec![
+            part("type", "IDENTITY_VERIFICATION"),
+            part("description", "passport"),
+            part("extra", "1"),
+            part("extra", "2"),
+            file.clone(),
+        ],
+        ct,
+    )
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(__fixture_roundtrip("DocumentUploadResult", &ok.body).is_some_and(|r| r.is_ok()));
+    for (parts, content_type, param) in [
+        (
+            vec![part("type", "IDENTITY_VERIFICATION"), file.clone()],
+            "application/json",
+            "body",
+        ),
+        (vec![part("type", "IDENTITY_VERIFICATION")], ct, "file"),
+        (vec![file.clone()], ct, "type"),
+        (vec![part("type", "PASSPORT"), file.clone()], ct, "type"),
+        (
+            vec![
+                part("type", "IDENTITY_VERIFICATION"),
+                part("file", "not a file part"),
+            ],
+            ct,
+            "file",
+        ),
+        (
+            vec![
+                part("type", "IDENTITY_VERIFICATION"),
+                part("description", "a"),
+                part("description", "b"),
+                file.clone(),
+            ],
+            ct,
+            "description",
+        ),
+    ] {
+        let resp = send(parts, content_type).await;
+        assert_eq!(resp.status, 400, "{param}: {}", resp.body);
+        assert!(
+            resp.body.contains(&format!("\"param\":\"{param}\"")),
+            "{param}: {}",
+            resp.body
+        );
+    }
+}
