@@ -1870,3 +1870,79 @@ async fn the_document_upload_validates_its_form() {
         );
     }
 }
+
+/// Documented details: a ledger transaction keeps its refId, a Lightning
+/// withdrawal answers per transport as documented, and a BOLT11 amount is
+/// read with its multiplier.
+#[tokio::test]
+async fn ledger_refs_lightning_answers_and_bolt11_amounts() {
+    let sb = Sandbox::start(Config::default()).await.unwrap();
+    let mut r = Rest {
+        addr: sb.addr(),
+        replies: Vec::new(),
+    };
+    let range = format!("{FROM}/{TO}/0/10");
+    // A BOLT11 request made elsewhere: 2500u is 0.0025 BTC.
+    let w = r
+        .call(
+            "CreateLightningWithdrawal",
+            "/api/v1/lightning/withdrawals",
+            r#"{"paymentRequestHash":"lnbc2500u1pvjluezpp5qqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqqqsyqcyq5rqwzqfqypq"}"#,
+            None,
+        )
+        .await;
+    assert!(has_number(&w, "0.0025"), "{w}");
+    assert_eq!(field(&w, "status"), "OPEN", "REST: 201 with OPEN");
+    for bad in ["lnbc1pvjluezpp5", "lnbc25x1pvjl", "lnxx10u1pvjl"] {
+        let resp = http(
+            sb.addr(),
+            "POST",
+            "/api/v1/lightning/withdrawals",
+            &[("Authorization", &format!("Bearer {KEY}"))],
+            &format!(r#"{{"paymentRequestHash":"{bad}"}}"#),
+        )
+        .await;
+        assert_eq!(resp.status, 422, "{bad}: {}", resp.body);
+    }
+    let txs = r
+        .call(
+            "GetTransactionsPaginated",
+            &format!("/api/v1/user/transactions/{range}"),
+            "",
+            None,
+        )
+        .await;
+    let path = format!("/api/v1/transactions/{}", field(&txs, "id"));
+    let first = r.call("GetTransactionLedger", &path, "", None).await;
+    let again = r.call("GetTransactionLedger", &path, "", None).await;
+    assert_eq!(field(&first, "refId"), field(&again, "refId"));
+
+    let (hub, _) = connect(sb.addr()).await;
+    let mut run = HubRun {
+        hub,
+        seen: Vec::new(),
+        next_id: 0,
+    };
+    let e = run
+        .reply(
+            "WithdrawLightning",
+            r#"["ln-1","lnbc20m1pvjluezpp5qqqsyqcyq5rqwzqf"]"#,
+            Shape::Spread,
+        )
+        .await;
+    assert_eq!(
+        e.envelope.subject.as_deref(),
+        Some("execution.withdrawal.lightspark.created")
+    );
+    assert_eq!(field(&e.data, "status"), "PENDING");
+    assert_eq!(field(&e.data, "httpStatusCode"), "200");
+    assert!(has_number(&e.data, "0.02"), "20m is 0.02 BTC: {}", e.data);
+    let ledger = run
+        .reply(
+            "GetTransactionLedger",
+            &format!(r#"["led-1","{}"]"#, field(&txs, "id")),
+            Shape::Array,
+        )
+        .await;
+    assert_eq!(field(&ledger.data, "refId"), field(&first, "refId"));
+}
