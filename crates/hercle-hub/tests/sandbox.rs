@@ -587,7 +587,7 @@ async fn every_hub_method_is_called_and_decoded() {
     ok!("GetLightningInvoices", hub.get_lightning_invoices(&[]));
     ok!(
         "WithdrawLightning",
-        hub.withdraw_lightning(&["lnbc1hash".into()])
+        hub.withdraw_lightning(&["lnbc10n1hash".into()])
     );
     let missing: Vec<_> = hercle_hub::COVERED_METHODS
         .iter()

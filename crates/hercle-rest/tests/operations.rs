@@ -317,8 +317,8 @@ async fn every_operation_on_its_happy_path() {
     .unwrap();
     hit(OperationId::GetIndividualEndUsers);
     // The documented body is multipart/form-data, which the client does not
-    // encode yet (it sends JSON): the sandbox refuses it, naming the missing
-    // `type` part. Counted as not exercised below.
+    // encode yet (it sends JSON): the sandbox refuses the body, which is not
+    // a form. Counted as not exercised below.
     let e = c
         .upload_end_user_document(
             ops::UploadEndUserDocumentPath {
@@ -328,7 +328,7 @@ async fn every_operation_on_its_happy_path() {
         )
         .await
         .unwrap_err();
-    assert_eq!((e.status(), e.param()), (Some(400), Some("type")), "{e}");
+    assert_eq!((e.status(), e.param()), (Some(400), Some("body")), "{e}");
     let account = c
         .create_deposit_account(body(
             r#"{"asset":"EUR","network":"Sepa","fiatAccountId":"fac_1"}"#,

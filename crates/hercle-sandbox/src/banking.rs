@@ -2,7 +2,7 @@
 //! accounts, simulated pay-ins) and Lightning.
 
 use crate::error::ApiError;
-use crate::state::{State, d, need, need_str, positive};
+use crate::state::{State, d, event_data, json, money, need, need_str, positive};
 use hercle_models::*;
 use time::Duration;
 
@@ -17,6 +17,69 @@ pub(crate) struct Banking {
     pub(crate) transfers: Vec<Transfer>,
 }
 
+/// One side of a transfer (`debtor` or `creditor`). The docs do not give
+/// these objects' fields; these are the ones the list filters name
+/// (`debtorAddress`, `creditorAsset`, ...), with the amount exact.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Party {
+    asset: Option<String>,
+    amount: Option<RawJson>,
+    address: Option<String>,
+    network: Option<String>,
+}
+
+impl Party {
+    fn of(raw: Option<&RawJson>) -> Party {
+        raw.and_then(|r| r.decode().ok()).unwrap_or_default()
+    }
+}
+
+/// The filters of `GET /transfers`; each one given must match.
+#[derive(Default)]
+pub(crate) struct TransferFilter {
+    pub(crate) client_id: Option<String>,
+    pub(crate) asset: Option<String>,
+    pub(crate) creditor_address: Option<String>,
+    pub(crate) debtor_address: Option<String>,
+    pub(crate) creditor_asset: Option<String>,
+    pub(crate) debtor_asset: Option<String>,
+    pub(crate) creditor_network: Option<String>,
+    pub(crate) debtor_network: Option<String>,
+    /// Numeric (quirk 24): 0 CREATED, 1 CONFIRMING, 2 CONFIRMED, in the
+    /// order the docs list the statuses (the mapping is not documented).
+    pub(crate) status: Option<i64>,
+    pub(crate) ref_id: Option<String>,
+}
+
+impl TransferFilter {
+    pub(crate) fn matches(&self, t: &Transfer) -> bool {
+        let debtor = Party::of(t.debtor.as_ref());
+        let creditor = Party::of(t.creditor.as_ref());
+        // Assets and networks compare case-insensitively (quirk 33).
+        let same = |want: &Option<String>, have: Option<&str>| {
+            want.as_deref()
+                .is_none_or(|w| have.is_some_and(|h| h.eq_ignore_ascii_case(w)))
+        };
+        let status_code = match t.status {
+            Some(TransferStatus::Created) => Some(0),
+            Some(TransferStatus::Confirming) => Some(1),
+            Some(TransferStatus::Confirmed) => Some(2),
+            _ => None,
+        };
+        same(&self.client_id, t.client_id.as_deref())
+            && same(&self.ref_id, t.ref_id.as_deref())
+            && same(&self.asset, debtor.asset.as_deref())
+            && same(&self.debtor_asset, debtor.asset.as_deref())
+            && same(&self.creditor_asset, creditor.asset.as_deref())
+            && same(&self.debtor_address, debtor.address.as_deref())
+            && same(&self.creditor_address, creditor.address.as_deref())
+            && same(&self.debtor_network, debtor.network.as_deref())
+            && same(&self.creditor_network, creditor.network.as_deref())
+            && self.status.is_none_or(|s| status_code == Some(s))
+    }
+}
+
 /// Review delay after which registrations and payee addresses move on, and
 /// payouts confirm.
 const REVIEW_AFTER: Duration = Duration::seconds(2);
@@ -25,10 +88,6 @@ const CONFIRMED_AFTER: Duration = Duration::seconds(10);
 fn age(now: time::OffsetDateTime, t: Option<&Timestamp>) -> Duration {
     t.and_then(Timestamp::get)
         .map_or(Duration::ZERO, |t| now - t)
-}
-
-fn status_change(previous: &str, current: &str, resource: serde_json::Value) -> serde_json::Value {
-    serde_json::json!({ "StatusChange": { "Previous": previous, "Current": current }, "Resource": resource })
 }
 
 fn millis(t: time::OffsetDateTime) -> Timestamp {
@@ -67,7 +126,7 @@ impl State {
                         u.updated_at = Some(millis(now));
                         events.push((
                             WebhookEventType::EndUserStatusUpdated,
-                            status_change("PENDING", "ACTIVE", serde_json::json!({ "Id": u.id })),
+                            event_data(Some(("PENDING", "ACTIVE")), u.id.as_deref(), Vec::new()),
                         ));
                     }
                 }
@@ -82,10 +141,10 @@ impl State {
                 a.status = Some(PayeeAddressStatus::Pending);
                 events.push((
                     WebhookEventType::PayeeAddressStatusUpdated,
-                    status_change(
-                        "CREATED",
-                        "PENDING",
-                        serde_json::json!({ "Id": a.id, "PayeeId": a.payee_id }),
+                    event_data(
+                        Some(("CREATED", "PENDING")),
+                        a.id.as_deref(),
+                        vec![("PayeeId", json(&a.payee_id))],
                     ),
                 ));
             }
@@ -107,7 +166,11 @@ impl State {
                 .to_owned();
             events.push((
                 WebhookEventType::BankingPayoutStatusUpdated,
-                status_change(&previous, next.as_str(), serde_json::json!({ "Id": t.id })),
+                event_data(
+                    Some((&previous, next.as_str())),
+                    t.id.as_deref(),
+                    Vec::new(),
+                ),
             ));
             t.status = Some(next);
         }
@@ -150,7 +213,7 @@ impl State {
         self.account(key).banking.businesses.push(user.clone());
         self.emit(
             WebhookEventType::EndUserRegistered,
-            serde_json::json!({ "Resource": { "Id": id, "Type": "BUSINESS" } }),
+            event_data(None, Some(&id), vec![("Type", json("BUSINESS"))]),
         );
         Ok(user)
     }
@@ -178,7 +241,7 @@ impl State {
         self.account(key).banking.individuals.push(user.clone());
         self.emit(
             WebhookEventType::EndUserRegistered,
-            serde_json::json!({ "Resource": { "Id": id, "Type": "INDIVIDUAL" } }),
+            event_data(None, Some(&id), vec![("Type", json("INDIVIDUAL"))]),
         );
         Ok(user)
     }
@@ -199,7 +262,11 @@ impl State {
         }
         self.emit(
             WebhookEventType::EndUserUpdated,
-            serde_json::json!({ "Resource": { "Id": end_user_id, "Change": "DOCUMENT_UPLOADED" } }),
+            event_data(
+                None,
+                Some(end_user_id),
+                vec![("Change", json("DOCUMENT_UPLOADED"))],
+            ),
         );
         Ok(DocumentUploadResult {
             request_id: Some(self.new_id()),
@@ -273,7 +340,11 @@ impl State {
             ..Default::default()
         };
         acct.banking.deposit_accounts.push(account.clone());
-        let data = serde_json::json!({ "Resource": { "Id": account.id, "RefAccountId": account.ref_account_id } });
+        let data = event_data(
+            None,
+            account.id.as_deref(),
+            vec![("RefAccountId", json(&account.ref_account_id))],
+        );
         self.emit(WebhookEventType::VirtualAccountRegistered, data);
         Ok(account)
     }
@@ -298,7 +369,8 @@ impl State {
         let payee = Payee {
             id: Some(id.clone()),
             user_id: Some(acct.user_id.clone()),
-            end_user_id: req.end_user_id,
+            // "" when the payee belongs to no end user (the docs' example).
+            end_user_id: Some(req.end_user_id.unwrap_or_default()),
             r#type: Some(kind),
             name: req.name,
             surname: req.surname,
@@ -316,7 +388,14 @@ impl State {
         acct.banking.payees.push(payee.clone());
         self.emit(
             WebhookEventType::PayeeRegistered,
-            serde_json::json!({ "Resource": { "Id": id, "Name": payee.name } }),
+            WebhookStatusChangeData {
+                resource: Some(WebhookResource {
+                    id: Some(id),
+                    name: payee.name.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
         );
         Ok(payee)
     }
@@ -408,14 +487,16 @@ impl State {
                 "description must be at most 250 characters",
             ));
         }
-        let b = &self.account(key).banking;
-        if !b
+        let Some(target) = self
+            .account(key)
+            .banking
             .payee_addresses
             .iter()
-            .any(|p| p.id.as_deref() == Some(payee_address.as_str()))
-        {
+            .find(|p| p.id.as_deref() == Some(payee_address.as_str()))
+            .cloned()
+        else {
             return Err(ApiError::not_found("Payee address", &payee_address));
-        }
+        };
         if self.available(key, &asset) < amount {
             return Err(ApiError::failed("insufficient_funds", "Insufficient funds"));
         }
@@ -424,18 +505,37 @@ impl State {
         let ref_id = self.new_id();
         let ts = self.now_ts();
         let acct = self.account(key);
+        let debtor = Party {
+            asset: Some(asset.clone()),
+            amount: money(amount),
+            address: Some(internal.clone()),
+            network: target.network.clone(),
+        };
+        let creditor = Party {
+            asset: target.asset.clone(),
+            amount: money(amount),
+            address: target.address.clone(),
+            network: target.network.clone(),
+        };
         acct.banking.transfers.push(Transfer {
             id: Some(id.clone()),
             user_id: Some(acct.user_id.clone()),
             client_id: Some(client_id.to_owned()),
             description: req.description.clone(),
+            debtor: RawJson::encode(&debtor).ok(),
+            creditor: RawJson::encode(&creditor).ok(),
             status: Some(TransferStatus::Created),
             ref_id: Some(ref_id),
             is_instant: Some(false),
             timestamp: Some(ts),
             ..Default::default()
         });
-        self.emit(WebhookEventType::BankingPayoutCreated, serde_json::json!({ "Resource": { "Id": id, "Amount": amount.to_string(), "Asset": asset } }));
+        let data = event_data(
+            None,
+            Some(&id),
+            vec![("Amount", money(amount)), ("Asset", json(&asset))],
+        );
+        self.emit(WebhookEventType::BankingPayoutCreated, data);
         Ok(TransferCreated {
             id: Some(id),
             asset: Some(asset),
@@ -502,11 +602,21 @@ impl State {
         self.deposit(key, asset, amount);
         let id = self.new_id();
         let now = self.now();
-        self.emit(WebhookEventType::BankingDepositStatusUpdated, serde_json::json!({
-            "StatusChange": { "Previous": "REVIEWING", "Current": "APPROVED" },
-            "Resource": { "Id": id, "Name": "Sandbox pay-in", "Amount": amount.to_string(), "Asset": asset,
-                          "Reference": req.reference, "CreatedAt": Timestamp::from(now), "UpdatedAt": Timestamp::from(now) },
-        }));
+        let mut data = event_data(
+            Some(("REVIEWING", "APPROVED")),
+            Some(&id),
+            vec![
+                ("Amount", money(amount)),
+                ("Asset", json(asset)),
+                ("Reference", json(&req.reference)),
+            ],
+        );
+        if let Some(r) = data.resource.as_mut() {
+            r.name = Some("Sandbox pay-in".to_owned());
+            r.created_at = Some(Timestamp::from(now));
+            r.updated_at = Some(Timestamp::from(now));
+        }
+        self.emit(WebhookEventType::BankingDepositStatusUpdated, data);
         Ok(SimulatePayinResult {
             amount: Some(amount),
             deposit_address: Some(to),
@@ -536,15 +646,35 @@ impl State {
             ),
             None => (LedgerTransactionType::Unknown(String::new()), tx.amount),
         };
+        let known = self.account(key).ledger_refs.get(id).cloned();
+        let ref_id = match known {
+            Some(r) => r,
+            None => {
+                let r = self.new_id();
+                self.account(key)
+                    .ledger_refs
+                    .insert(id.to_owned(), r.clone());
+                r
+            }
+        };
         Ok(LedgerTransaction {
             id: tx.id,
-            ref_id: Some(self.new_id()),
+            ref_id: Some(ref_id),
             user_id: tx.user_id,
             r#type: Some(kind),
             status: Some(LedgerTransactionStatus::Confirmed),
             description: Some("Sandbox ledger entry".to_owned()),
             asset: tx.asset,
             amount,
+            // The account the money left; the sandbox's own bank account.
+            debtor: Some(LedgerAccount::LedgerBankingAccount(LedgerBankingAccount {
+                bank_name: Some("Sandbox Bank".to_owned()),
+                bank_address_country: Some(String::new()),
+                account_holder_name: Some("Sandbox Customer".to_owned()),
+                country: Some("LT".to_owned()),
+                account_number: Some(String::new()),
+                ..Default::default()
+            })),
             timestamp: tx.timestamp,
             ..Default::default()
         })
@@ -568,11 +698,28 @@ impl State {
         let id = format!("inv_{}", self.new_id().replace('-', ""));
         let now = self.now();
         let expires = Timestamp::from(now + Duration::hours(hours));
+        let part = crate::bolt11::amount_part(amount).ok_or_else(|| {
+            ApiError::rule(
+                "amountBtc",
+                "amountBtc must be a whole number of millisatoshis (0.00000000001 BTC)",
+            )
+        })?;
+        // bech32 data never holds `1`, `b`, `i` or `o`: map the id's hex
+        // digits onto its alphabet so the request parses as BOLT11.
+        let data: String = id
+            .chars()
+            .skip(4)
+            .take(24)
+            .map(|c| match c {
+                '1' => 'l',
+                'b' => 'q',
+                other => other,
+            })
+            .collect();
+        let request = format!("lnbcrt{part}1p{data}");
         let sats = amount
             .checked_mul(d("100000000"))
-            .ok_or_else(|| ApiError::rule("amountBtc", "amountBtc is too large"))?
-            .round();
-        let request = format!("lnbcrt{sats}n1sandbox{}", id.get(4..20).unwrap_or_default());
+            .ok_or_else(|| ApiError::rule("amountBtc", "amountBtc is too large"))?;
         let acct = self.account(key);
         acct.invoices.push(LightningInvoice {
             id: Some(id.clone()),
@@ -605,24 +752,16 @@ impl State {
         payment_request: Option<String>,
     ) -> Result<LightningWithdrawal, ApiError> {
         let request = need_str(payment_request, "paymentRequestHash")?;
-        let Some(sats) = request
-            .strip_prefix("lnbc")
-            .or_else(|| request.strip_prefix("lnbcrt"))
-            .or_else(|| request.strip_prefix("lntb"))
-            .map(|r| {
-                r.trim_start_matches("rt")
-                    .chars()
-                    .take_while(char::is_ascii_digit)
-                    .collect::<String>()
-            })
-            .filter(|s| !s.is_empty())
-        else {
-            return Err(ApiError::rule(
-                "paymentRequestHash",
-                "Not a BOLT11 payment request with an amount",
-            ));
-        };
-        let btc = Decimal::from_str_exact(&sats).unwrap_or_default() / d("100000000");
+        let btc = crate::bolt11::amount_btc(&request).map_err(|e| {
+            let why = match e {
+                crate::bolt11::AmountError::NotBolt11 => "Not a BOLT11 payment request",
+                crate::bolt11::AmountError::NoAmount => "The payment request carries no amount",
+                crate::bolt11::AmountError::BadAmount => {
+                    "The payment request's amount is malformed"
+                }
+            };
+            ApiError::rule("paymentRequestHash", why)
+        })?;
         if self.available(key, "BTC") < btc {
             return Err(ApiError::failed("insufficient_funds", "Insufficient funds"));
         }

@@ -3,7 +3,7 @@
 
 use crate::error::ApiError;
 use crate::paging::OffsetPage;
-use crate::state::{State, d, need_str, positive};
+use crate::state::{State, d, event_data, json, money, need_str, positive, with_nulls};
 use hercle_models::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -68,6 +68,12 @@ impl State {
             network: Some(network),
             // The sandbox approves at once; production reviews first.
             status: Some(WhitelistedAddressStatus::Approved),
+            // Approved at once: the review is the sandbox's, at creation.
+            comment: Some(String::new()),
+            audit_by: Some("sandbox".to_owned()),
+            audit_date: Some(ts.clone()),
+            // "" without an end user: the description types it a string.
+            end_user_id: Some(String::new()),
             enabled: Some(true),
             deleted: Some(false),
             creation_date: Some(ts),
@@ -78,6 +84,7 @@ impl State {
             address_id: Some(id),
             user_id: Some(user),
             message: Some("Address whitelisted".to_owned()),
+            end_user_id: Some(String::new()),
             ..Default::default()
         })
     }
@@ -111,6 +118,7 @@ impl State {
             address_id: Some(id),
             user_id: Some(user),
             message: Some("Address removed".to_owned()),
+            end_user_id: Some(String::new()),
             ..Default::default()
         })
     }
@@ -127,16 +135,36 @@ impl State {
         let raw = self.new_id().replace('-', "");
         let ts = self.now_ts();
         let acct = self.account(key);
+        let address_text = format!("sbx{}", raw.get(..30).unwrap_or(&raw));
+        // The custody account behind the address: numeric ids, as the docs'
+        // example shows, and its detail fields, empty or null.
+        let ref_id = (acct.deposit_addresses.len() + 1).to_string();
+        let details = CryptoAccountDetails {
+            id: Some(ref_id.clone()),
+            address: Some(address_text.clone()),
+            legacy_address: Some(String::new()),
+            tag: Some(String::new()),
+            eos_account_name: Some(format!("Address {asset}")),
+            extra: with_nulls(
+                BTreeMap::new(),
+                &["enterpriseAddress", "status", "activationTxId"],
+            ),
+            ..Default::default()
+        };
         let address = DepositAddress {
             id: Some(id),
             name: Some(format!("{asset} deposit")),
             user_id: Some(acct.user_id.clone()),
             asset: Some(asset.clone()),
-            address: Some(format!("sbx{}", raw.get(..30).unwrap_or(&raw))),
+            address: Some(address_text),
+            address_params: RawJson::from_text("{}").ok(),
             network: Some(network),
             deleted: Some(false),
             creation_date: Some(ts),
+            ref_account_id: Some(ref_id),
             ref_account_type: Some(RefAccountType::CryptoAccount),
+            ref_account_details: Some(AccountDetails::CryptoAccountDetails(details)),
+            extra: with_nulls(BTreeMap::new(), &["endUserId"]),
             ..Default::default()
         };
         acct.deposit_addresses.push(address.clone());
@@ -191,11 +219,10 @@ impl State {
             client_id: Some(client_id.to_owned()),
             user_id: Some(acct.user_id.clone()),
             destination: Some(address),
-            destination_params: input
-                .address_params
-                .map(|p| RawJson::encode(&p))
-                .transpose()
-                .map_err(|e| ApiError::invalid("addressParams", e.to_string()))?,
+            destination_params: Some(
+                RawJson::encode(&input.address_params.unwrap_or_default())
+                    .map_err(|e| ApiError::invalid("addressParams", e.to_string()))?,
+            ),
             network: Some(network),
             amount: Some(amount),
             asset: Some(asset),
@@ -204,10 +231,24 @@ impl State {
             ref_id: Some(ref_id),
             is_instant: Some(input.instant),
             timestamp: Some(ts),
+            // The beneficiary fields are for fiat payouts: empty here
+            // (strings in the description; only `description` is nullable).
+            name: Some(String::new()),
+            surname: Some(String::new()),
+            company: Some(String::new()),
+            extra: with_nulls(BTreeMap::new(), &["description"]),
             ..Default::default()
         };
         acct.withdrawals.push((w.clone(), Instant::now()));
-        let data = serde_json::json!({ "Id": w.id, "Status": "CREATED", "Amount": amount.to_string(), "Asset": w.asset });
+        let data = event_data(
+            None,
+            w.id.as_deref(),
+            vec![
+                ("Status", json("CREATED")),
+                ("Amount", money(amount)),
+                ("Asset", json(&w.asset)),
+            ],
+        );
         self.emit(WebhookEventType::BankingWithdrawalCreated, data);
         Ok(w)
     }
@@ -233,10 +274,15 @@ impl State {
                 WithdrawalStatus::Created
             };
             if w.status.as_ref() != Some(&status) {
-                changes.push(serde_json::json!({
-                    "StatusChange": { "Previous": w.status.as_ref().map(WithdrawalStatus::as_str), "Current": status.as_str() },
-                    "Resource": { "Id": w.id, "Asset": w.asset, "Amount": w.amount.map(|a| a.to_string()) },
-                }));
+                let previous = w.status.as_ref().map_or("", WithdrawalStatus::as_str);
+                changes.push(event_data(
+                    Some((previous, status.as_str())),
+                    w.id.as_deref(),
+                    vec![
+                        ("Asset", json(&w.asset)),
+                        ("Amount", w.amount.and_then(money)),
+                    ],
+                ));
                 w.status = Some(status);
             }
         }

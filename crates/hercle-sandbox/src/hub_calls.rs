@@ -64,13 +64,22 @@ pub(crate) fn envelope<T: Serialize + ?Sized>(
 }
 
 fn error_envelope(method: Option<&HubMethod>, client_id: &str, err: &ApiError) -> HubEnvelope {
+    // The topic is one of the documented ones (Account, Execution, ...):
+    // that of the method's own answer, never one made of the error subject.
+    let topic = method
+        .and_then(|m| m.subjects.first())
+        .map_or_else(|| "Execution".to_owned(), |s| topic_of(s));
+    let with_topic = |e: HubEnvelope| HubEnvelope {
+        topic: Some(topic.clone()),
+        ..e
+    };
     if matches!(err.kind, ErrorKind::Validation | ErrorKind::Rule) {
-        return envelope(
+        return with_topic(envelope(
             HubChannel::ExecutionEvents,
             "preChecksError",
             client_id,
             &serde_json::json!({ "message": err.message }),
-        );
+        ));
     }
     // `<prefix>.error`, the prefix being the success subject's first segments.
     let subject = method
@@ -81,7 +90,12 @@ fn error_envelope(method: Option<&HubMethod>, client_id: &str, err: &ApiError) -
             |(prefix, _)| format!("{prefix}.error"),
         );
     let data = serde_json::json!({ "statusError": err.message, "message": err.message, "code": err.code, "httpStatusCode": err.status() });
-    envelope(HubChannel::ExecutionEvents, &subject, client_id, &data)
+    with_topic(envelope(
+        HubChannel::ExecutionEvents,
+        &subject,
+        client_id,
+        &data,
+    ))
 }
 
 /// Positional arguments looked up by their documented names.
@@ -167,8 +181,18 @@ impl<'a> Args<'a> {
         )
     }
 
-    /// Banking lists: optional From/To, Page/PageSize over the whole list.
-    fn banking_page<T: Clone>(&self, items: &[T]) -> Result<Vec<T>, ApiError> {
+    /// Banking lists: the optional From/To window on when items were
+    /// created, then Page/PageSize.
+    fn banking_page<T: Clone>(
+        &self,
+        items: &[T],
+        created: impl Fn(&T) -> Option<&Timestamp>,
+    ) -> Result<Vec<T>, ApiError> {
+        let window = paging::Window::parse(
+            ("From", self.string("From")?.as_deref()),
+            ("To", self.string("To")?.as_deref()),
+        )?;
+        let items = window.apply(items, |i| created(i).and_then(Timestamp::get));
         let page = usize::try_from(self.need_int("Page")?)
             .map_err(|_| ApiError::invalid("Page", "Page must be 0 or more"))?;
         let size = paging::page_size_of(&self.need_int("PageSize")?.to_string())?;
@@ -465,15 +489,19 @@ fn call(
             )?;
             reply(m, cid, &r)
         }
-        "CreateDepositAddress" => reply(
-            m,
-            cid,
-            &state.create_deposit_address(key, a.string("Asset")?, a.string("Network")?)?,
-        ),
+        "CreateDepositAddress" => {
+            // The hub's answer has no deleted/creationDate (its docs).
+            let created = DepositAddress {
+                deleted: None,
+                creation_date: None,
+                ..state.create_deposit_address(key, a.string("Asset")?, a.string("Network")?)?
+            };
+            reply(m, cid, &created)
+        }
         "GetDepositAddress" => reply(m, cid, &state.deposit_addresses(key)),
         "GetPayeesPaginated" => {
             let items = state.account(key).banking.payees.clone();
-            reply(m, cid, &a.banking_page(&items)?)
+            reply(m, cid, &a.banking_page(&items, |p| p.created_at.as_ref())?)
         }
         "RegisterPayee" => {
             let req = RegisterPayeeRequest {
@@ -504,7 +532,7 @@ fn call(
                 .filter(|p| p.payee_id.as_deref() == Some(payee.as_str()))
                 .cloned()
                 .collect();
-            reply(m, cid, &a.banking_page(&items)?)
+            reply(m, cid, &a.banking_page(&items, |p| p.created_at.as_ref())?)
         }
         "RegisterPayeeAddress" => {
             let payee = a
@@ -570,9 +598,12 @@ fn call(
         }
         "GetLightningInvoices" => reply(m, cid, &state.invoices(key)),
         "WithdrawLightning" => {
+            // The hub answers 200 with the payment still PENDING (its docs'
+            // example); REST answers 201 with OPEN.
             let w = LightningWithdrawal {
-                http_status_code: Some(201),
-                message: Some("Withdrawal created".to_owned()),
+                http_status_code: Some(200),
+                status: Some(LightningWithdrawalStatus::Pending),
+                message: Some("Lightning withdrawal created successfully".to_owned()),
                 ..state.lightning_withdraw(key, a.string("PaymentRequestHash")?)?
             };
             reply(m, cid, &w)

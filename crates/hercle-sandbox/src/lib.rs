@@ -12,6 +12,7 @@
 
 mod admin;
 mod banking;
+mod bolt11;
 #[cfg(feature = "cli")]
 mod cli;
 mod clock;

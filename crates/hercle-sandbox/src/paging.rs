@@ -100,6 +100,64 @@ impl OffsetPage {
     }
 }
 
+/// An optional `from`/`to` window (inclusive) on when items were created,
+/// as the banking lists take it: REST `from`/`to` query parameters, hub
+/// `From`/`To` arguments. An unbounded side lets everything through.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Window {
+    from: Option<OffsetDateTime>,
+    to: Option<OffsetDateTime>,
+}
+
+impl Window {
+    /// Parses the bounds given (`None` or `""` is no bound).
+    pub(crate) fn parse(
+        (from_name, from): (&str, Option<&str>),
+        (to_name, to): (&str, Option<&str>),
+    ) -> Result<Window, ApiError> {
+        let bound = |name: &str, text: Option<&str>| {
+            text.filter(|t| !t.trim().is_empty())
+                .map(|t| date(name, t))
+                .transpose()
+        };
+        let window = Window {
+            from: bound(from_name, from)?,
+            to: bound(to_name, to)?,
+        };
+        if let (Some(f), Some(t)) = (window.from, window.to)
+            && t < f
+        {
+            return Err(ApiError::rule(
+                to_name,
+                format!("{to_name} must not be before {from_name}"),
+            ));
+        }
+        Ok(window)
+    }
+
+    /// Whether an item created at `at` is inside; an item without a
+    /// readable time is inside only an unbounded window.
+    pub(crate) fn contains(&self, at: Option<OffsetDateTime>) -> bool {
+        if self.from.is_none() && self.to.is_none() {
+            return true;
+        }
+        at.is_some_and(|t| self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|e| t <= e))
+    }
+
+    /// The items inside.
+    pub(crate) fn apply<T: Clone>(
+        &self,
+        items: &[T],
+        time_of: impl Fn(&T) -> Option<OffsetDateTime>,
+    ) -> Vec<T> {
+        items
+            .iter()
+            .filter(|i| self.contains(time_of(i)))
+            .cloned()
+            .collect()
+    }
+}
+
 /// A cursor page: items after the token's id, and the next token if more remain.
 pub(crate) fn cursor<T: Clone>(
     items: &[T],
@@ -204,6 +262,39 @@ mod tests {
                 "{s} {e} {p} {n}"
             );
         }
+    }
+
+    #[test]
+    fn windows_bound_either_side() {
+        let at = |s: &str| Timestamp::from_text(s).get();
+        let w = Window::parse(
+            ("from", Some("2025-01-02T00:00:00Z")),
+            ("to", Some("2025-01-03T00:00:00Z")),
+        )
+        .unwrap();
+        assert!(w.contains(at("2025-01-02T00:00:00Z")), "inclusive");
+        assert!(w.contains(at("2025-01-03T00:00:00Z")), "inclusive");
+        assert!(!w.contains(at("2025-01-01T23:59:59Z")));
+        assert!(!w.contains(None), "no time, bounded window");
+        let open = Window::parse(("from", None), ("to", Some(""))).unwrap();
+        assert!(open.contains(None));
+        let since = Window::parse(("From", Some("2025-01-02T00:00:00Z")), ("To", None)).unwrap();
+        assert!(since.contains(at("2030-01-01T00:00:00Z")));
+        assert_eq!(
+            Window::parse(("from", Some("soon")), ("to", None))
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            Window::parse(
+                ("from", Some("2025-01-03T00:00:00Z")),
+                ("to", Some("2025-01-02T00:00:00Z"))
+            )
+            .unwrap_err()
+            .status(),
+            422
+        );
     }
 
     #[test]

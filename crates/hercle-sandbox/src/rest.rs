@@ -21,6 +21,7 @@ pub(crate) struct RestRequest<'a> {
     pub(crate) query: &'a str,
     pub(crate) authorization: Option<&'a str>,
     pub(crate) client_id: Option<&'a str>,
+    pub(crate) content_type: Option<&'a str>,
     pub(crate) body: &'a [u8],
 }
 
@@ -206,15 +207,25 @@ fn offset(params: &[(&str, &str)], endpoint: &Endpoint) -> Result<paging::Offset
     )
 }
 
+/// A cursor page of `items`, after the `from`/`to` window when the
+/// operation takes one (`time_of` reads an item's creation time).
 fn cursor<T: Clone>(
     items: &[T],
     id_of: impl Fn(&T) -> Option<&str>,
+    time_of: impl Fn(&T) -> Option<time::OffsetDateTime>,
     query: &Query,
 ) -> Result<(Vec<T>, Option<String>), ApiError> {
     let size = query
         .get("pageSize")
         .ok_or_else(|| ApiError::missing("pageSize"))?;
-    paging::cursor(items, id_of, size, query.get("paginationToken"))
+    let window = paging::Window::parse(("from", query.get("from")), ("to", query.get("to")))?;
+    let items = window.apply(items, time_of);
+    paging::cursor(&items, id_of, size, query.get("paginationToken"))
+}
+
+/// When an item was created, for the windows.
+fn created(t: Option<&Timestamp>) -> Option<time::OffsetDateTime> {
+    t.and_then(Timestamp::get)
 }
 
 fn parse_decimal(param_name: &str, text: &str) -> Result<Decimal, ApiError> {
@@ -241,6 +252,12 @@ fn dispatch(
             let v = state
                 .market
                 .pair_size(&pair, &side, amount, &state.clock.clone())?;
+            let timestamp = v.timestamp.clone();
+            let v = PairSize {
+                timestamp: None,
+                extra: time_stamp(v.extra, timestamp.as_ref()),
+                ..v
+            };
             ok(endpoint, &v)
         }
         "GetAssetNetworks" => {
@@ -250,10 +267,14 @@ fn dispatch(
         "GetPairPrice" => {
             let size = parse_decimal("size", &param(params, "size")?)?;
             let clock = state.clock.clone();
-            ok(
-                endpoint,
-                &state.market.quote(&param(params, "pair")?, size, &clock)?,
-            )
+            let q = state.market.quote(&param(params, "pair")?, size, &clock)?;
+            let timestamp = q.timestamp.clone();
+            let q = PriceQuote {
+                timestamp: None,
+                extra: time_stamp(q.extra, timestamp.as_ref()),
+                ..q
+            };
+            ok(endpoint, &q)
         }
         "PlaceOtcOrder" => {
             let r: PlaceOtcOrderRequest = body(req)?;
@@ -450,7 +471,12 @@ fn dispatch(
         "RegisterIndividualEndUser" => ok(endpoint, &state.register_individual(key, body(req)?)?),
         "GetBusinessEndUsers" => {
             let items = state.account(key).banking.businesses.clone();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let (payload, token) = cursor(
+                &items,
+                |u| u.id.as_deref(),
+                |u| created(u.created_at.as_ref()),
+                &query,
+            )?;
             ok(
                 endpoint,
                 &BusinessEndUserCursorPage {
@@ -462,7 +488,12 @@ fn dispatch(
         }
         "GetIndividualEndUsers" => {
             let items = state.account(key).banking.individuals.clone();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let (payload, token) = cursor(
+                &items,
+                |u| u.id.as_deref(),
+                |u| created(u.created_at.as_ref()),
+                &query,
+            )?;
             ok(
                 endpoint,
                 &IndividualEndUserCursorPage {
@@ -473,17 +504,45 @@ fn dispatch(
             )
         }
         "UploadEndUserDocument" => {
-            // The multipart form's required parts (the file itself is not
-            // kept); the type is one the docs list (quirk 22: not the curl's).
-            let kind = form_field(req.body, "type").ok_or_else(|| ApiError::missing("type"))?;
-            form_field(req.body, "file").ok_or_else(|| ApiError::missing("file"))?;
+            // The multipart form's parts, each at most once; `type` one the
+            // docs list (quirk 22: not the curl's), `file` a file part
+            // (its bytes are not kept), `description` optional text.
+            let parts = parse_form(req.content_type, req.body)?;
+            // Fields the operation does not know are ignored, as a JSON
+            // body's would be (repeated too: a list); one it knows, sent
+            // twice, is ambiguous.
+            for known in ["type", "file", "description"] {
+                if parts.iter().filter(|p| p.name == known).count() > 1 {
+                    return Err(ApiError::invalid(
+                        known,
+                        format!("{known} is given more than once"),
+                    ));
+                }
+            }
+            let part = |name: &str| parts.iter().find(|p| p.name == name);
+            let kind = part("type").ok_or_else(|| ApiError::missing("type"))?;
+            let file = part("file").ok_or_else(|| ApiError::missing("file"))?;
+            if file.filename.is_none() {
+                return Err(ApiError::invalid(
+                    "file",
+                    "file must be a file part (with a filename)",
+                ));
+            }
             if !DocumentType::KNOWN
                 .iter()
-                .any(|k| k.as_str().as_bytes() == kind)
+                .any(|k| k.as_str().as_bytes() == kind.value)
             {
                 return Err(ApiError::invalid(
                     "type",
                     "type must be one of the documented document types",
+                ));
+            }
+            if let Some(d) = part("description")
+                && std::str::from_utf8(d.value).is_err()
+            {
+                return Err(ApiError::invalid(
+                    "description",
+                    "description must be UTF-8 text",
                 ));
             }
             ok(
@@ -494,7 +553,8 @@ fn dispatch(
         "CreateDepositAccount" => ok(endpoint, &state.create_deposit_account(key, body(req)?)?),
         "GetDepositAccounts" => {
             let items = state.account(key).banking.deposit_accounts.clone();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            // No from/to on this list: nothing to window.
+            let (payload, token) = cursor(&items, |u| u.id.as_deref(), |_| None, &query)?;
             ok(
                 endpoint,
                 &DepositAccountCursorPage {
@@ -504,10 +564,24 @@ fn dispatch(
                 },
             )
         }
-        "RegisterPayee" => ok(endpoint, &state.register_payee(key, body(req)?)?),
+        "RegisterPayee" => {
+            // The REST answer leaves these out (its docs; the hub has them).
+            let payee = Payee {
+                disabled: None,
+                deleted: None,
+                created_at: None,
+                ..state.register_payee(key, body(req)?)?
+            };
+            ok(endpoint, &payee)
+        }
         "GetPayees" => {
             let items = state.account(key).banking.payees.clone();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let (payload, token) = cursor(
+                &items,
+                |u| u.id.as_deref(),
+                |u| created(u.created_at.as_ref()),
+                &query,
+            )?;
             ok(
                 endpoint,
                 &PayeeCursorPage {
@@ -534,7 +608,12 @@ fn dispatch(
                 .filter(|a| a.payee_id.as_deref() == Some(payee.as_str()))
                 .cloned()
                 .collect();
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let (payload, token) = cursor(
+                &items,
+                |u| u.id.as_deref(),
+                |u| created(u.created_at.as_ref()),
+                &query,
+            )?;
             ok(
                 endpoint,
                 &PayeeAddressCursorPage {
@@ -549,14 +628,47 @@ fn dispatch(
             &state.create_transfer(key, client_id, body(req)?)?,
         ),
         "GetTransfers" => {
-            for p in ["startDate", "endDate"] {
-                q(p).ok_or_else(|| ApiError::missing(p))?;
-            }
-            let mut items = state.account(key).banking.transfers.clone();
-            if let Some(cid) = q("transferClientId") {
-                items.retain(|t| t.client_id.as_deref() == Some(cid.as_str()));
-            }
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), &query)?;
+            let window = paging::Window::parse(
+                (
+                    "startDate",
+                    Some(&*q("startDate").ok_or_else(|| ApiError::missing("startDate"))?),
+                ),
+                (
+                    "endDate",
+                    Some(&*q("endDate").ok_or_else(|| ApiError::missing("endDate"))?),
+                ),
+            )?;
+            let filter = crate::banking::TransferFilter {
+                client_id: q("transferClientId"),
+                asset: q("asset"),
+                creditor_address: q("creditorAddress"),
+                debtor_address: q("debtorAddress"),
+                creditor_asset: q("creditorAsset"),
+                debtor_asset: q("debtorAsset"),
+                creditor_network: q("creditorNetwork"),
+                debtor_network: q("debtorNetwork"),
+                status: q("status")
+                    .map(|s| {
+                        s.parse::<i64>()
+                            .map_err(|_| ApiError::invalid("status", "status must be an integer"))
+                    })
+                    .transpose()?,
+                ref_id: q("refId"),
+            };
+            let items: Vec<Transfer> = state
+                .account(key)
+                .banking
+                .transfers
+                .iter()
+                .filter(|t| filter.matches(t))
+                .cloned()
+                .collect();
+            let (payload, token) = cursor(
+                &window.apply(&items, |t| created(t.timestamp.as_ref())),
+                |u| u.id.as_deref(),
+                |_| None,
+                &query,
+            )?;
             ok(
                 endpoint,
                 &TransferCursorPage {
@@ -580,21 +692,142 @@ fn dispatch(
     }
 }
 
-/// The value of a `multipart/form-data` part named `name`: the bytes between
-/// the part's blank line and the next CRLF boundary line.
-fn form_field<'b>(body: &'b [u8], name: &str) -> Option<&'b [u8]> {
-    let marker = format!("name=\"{name}\"");
-    let at = body
-        .windows(marker.len())
-        .position(|w| w == marker.as_bytes())?;
-    let rest = body.get(at + marker.len()..)?;
-    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let value = rest.get(start..)?;
-    let end = value
-        .windows(4)
-        .position(|w| w == b"\r\n--")
-        .unwrap_or(value.len());
-    value.get(..end)
+/// The REST price and pair-size answers spell the key `timeStamp` (their
+/// docs; the hub's feed says `timestamp`, quirks 1 and 2): the generated
+/// types write `timestamp`, so the value moves to `extra` under that name.
+fn time_stamp(
+    mut extra: std::collections::BTreeMap<String, RawJson>,
+    timestamp: Option<&Timestamp>,
+) -> std::collections::BTreeMap<String, RawJson> {
+    if let Some(raw) = timestamp.and_then(|t| RawJson::encode(t).ok()) {
+        extra.insert("timeStamp".to_owned(), raw);
+    }
+    extra
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug)]
+struct FormPart<'b> {
+    name: String,
+    filename: Option<String>,
+    value: &'b [u8],
+}
+
+fn bad_form(message: &str) -> ApiError {
+    ApiError::invalid(
+        "body",
+        format!("Malformed multipart/form-data body: {message}"),
+    )
+}
+
+/// Splits a `multipart/form-data` body (RFC 7578) on the boundary its
+/// Content-Type names. Every part needs a `form-data` disposition with a
+/// name; the parts come back in order, repeated names included.
+fn parse_form<'b>(
+    content_type: Option<&str>,
+    body: &'b [u8],
+) -> Result<Vec<FormPart<'b>>, ApiError> {
+    let ct = content_type.unwrap_or_default();
+    let mut params = ct.split(';').map(str::trim);
+    if !params
+        .next()
+        .is_some_and(|m| m.eq_ignore_ascii_case("multipart/form-data"))
+    {
+        return Err(bad_form("the Content-Type must be multipart/form-data"));
+    }
+    let boundary = params
+        .find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("boundary")
+                .then(|| v.trim().trim_matches('"').to_owned())
+        })
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| bad_form("the Content-Type names no boundary"))?;
+    let delimiter = format!("--{boundary}");
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    // Anything before the first delimiter is a preamble, ignored.
+    let mut rest = body
+        .get(find(body, delimiter.as_bytes()).ok_or_else(|| bad_form("no boundary line"))?..)
+        .unwrap_or_default();
+    let mut parts: Vec<FormPart<'b>> = Vec::new();
+    let next_delimiter = format!("\r\n{delimiter}");
+    loop {
+        rest = rest.get(delimiter.len()..).unwrap_or_default();
+        if rest.starts_with(b"--") {
+            return Ok(parts);
+        }
+        rest = rest
+            .strip_prefix(b"\r\n")
+            .ok_or_else(|| bad_form("a boundary line must end with CRLF"))?;
+        let head_end =
+            find(rest, b"\r\n\r\n").ok_or_else(|| bad_form("a part has no header end"))?;
+        // Field names may be any text; undecodable bytes do not make the
+        // form malformed.
+        let head = String::from_utf8_lossy(rest.get(..head_end).unwrap_or_default());
+        let content = rest.get(head_end + 4..).unwrap_or_default();
+        let end = find(content, next_delimiter.as_bytes())
+            .ok_or_else(|| bad_form("the body does not end with the closing boundary"))?;
+        let disposition = head
+            .split("\r\n")
+            .find_map(|line| {
+                let (k, v) = line.split_once(':')?;
+                k.trim()
+                    .eq_ignore_ascii_case("content-disposition")
+                    .then_some(v)
+            })
+            .ok_or_else(|| bad_form("a part has no Content-Disposition"))?;
+        let fields = split_params(disposition);
+        if !fields
+            .first()
+            .is_some_and(|f| f.trim().eq_ignore_ascii_case("form-data"))
+        {
+            return Err(bad_form("a part's disposition must be form-data"));
+        }
+        let (mut name, mut filename) = (None, None);
+        for f in fields.iter().skip(1) {
+            if let Some((k, v)) = f.split_once('=') {
+                let v = v.trim();
+                let v = v
+                    .strip_prefix('"')
+                    .and_then(|x| x.strip_suffix('"'))
+                    .unwrap_or(v)
+                    .to_owned();
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "name" => name = Some(v),
+                    "filename" => filename = Some(v),
+                    _ => {}
+                }
+            }
+        }
+        let name = name.ok_or_else(|| bad_form("a part has no name"))?;
+        let value = content.get(..end).unwrap_or_default();
+        rest = content.get(end + 2..).unwrap_or_default();
+        parts.push(FormPart {
+            name,
+            filename,
+            value,
+        });
+    }
+}
+
+/// A header value's `;`-separated parameters; a `;` inside quotes (a
+/// field name may hold one) does not split.
+fn split_params(value: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut start, mut quoted) = (0, false);
+    for (i, c) in value.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                out.push(value.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(value.get(start..).unwrap_or_default());
+    out
 }
 
 /// Networks per asset, as `GetAssetNetworks` answers.
@@ -607,5 +840,70 @@ pub(crate) fn networks(asset: &str) -> Vec<&'static str> {
         "GBP" => vec!["Faster Payments"],
         "USD" => vec!["INTERNATIONAL_WIRE", "DOMESTIC_WIRE", "ACH", "ACH_SAME_DAY"],
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CT: &str = "multipart/form-data; boundary=xyz";
+
+    fn form(parts: &[(&str, &str)]) -> String {
+        let mut body = String::from("preamble\r\n");
+        for (disposition, value) in parts {
+            body.push_str(&format!(
+                "--xyz\r\nContent-Disposition: form-data; {disposition}\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str("--xyz--\r\n");
+        body
+    }
+
+    #[test]
+    fn forms_split_into_named_parts() {
+        let body = form(&[
+            (r#"name="type""#, "IDENTITY_VERIFICATION"),
+            (r#"name="file"; filename="a.pdf""#, "%PDF\r\nline two"),
+        ]);
+        let parts = parse_form(Some(CT), body.as_bytes()).unwrap();
+        assert_eq!(parts.len(), 2);
+        assert_eq!(parts[0].name, "type");
+        assert_eq!(parts[1].filename.as_deref(), Some("a.pdf"));
+        assert_eq!(
+            parts[1].value, b"%PDF\r\nline two",
+            "CRLF inside a part is kept"
+        );
+        let quoted = "multipart/form-data; charset=utf-8; boundary=\"xyz\"";
+        assert!(parse_form(Some(quoted), body.as_bytes()).is_ok());
+        // Unknown fields, odd names included, are kept out of the way.
+        let odd = form(&[
+            (r#"name="""#, "{}"),
+            (r#"name="a;b""#, "1"),
+            ("name=\"\u{c}\"", "2"),
+            (r#"name="type""#, "IDENTITY_VERIFICATION"),
+        ]);
+        let parts = parse_form(Some(CT), odd.as_bytes()).unwrap();
+        assert_eq!(parts[1].name, "a;b");
+        assert_eq!(parts[3].name, "type");
+    }
+
+    #[test]
+    fn malformed_forms_are_refused() {
+        let good = form(&[(r#"name="type""#, "X")]);
+        for (ct, body) in [
+            (Some("application/json"), good.clone()),
+            (Some("multipart/form-data"), good.clone()),
+            (None, good.clone()),
+            (Some(CT), good.replace("--xyz--\r\n", "")),
+            (Some(CT), form(&[(r#"filename="a""#, "no name")])),
+            (
+                Some(CT),
+                good.replace("Content-Disposition", "Content-Type"),
+            ),
+        ] {
+            let err = parse_form(ct, body.as_bytes()).unwrap_err();
+            assert_eq!(err.status(), 400, "{ct:?} {body:?}");
+        }
     }
 }

@@ -295,6 +295,7 @@ pub(crate) async fn serve(
     };
     let authorization = header("authorization");
     let client_id = header("client-id");
+    let content_type = header("content-type");
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
@@ -340,6 +341,7 @@ pub(crate) async fn serve(
             query: &query,
             authorization: authorization.as_deref(),
             client_id: client_id.as_deref(),
+            content_type: content_type.as_deref(),
             body: &body,
         },
     );

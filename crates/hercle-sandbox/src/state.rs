@@ -22,6 +22,8 @@ pub(crate) struct Bal {
 #[derive(Default)]
 pub(crate) struct Account {
     pub(crate) user_id: String,
+    /// The login the API reports on trades (`email`).
+    pub(crate) email: String,
     pub(crate) balances: BTreeMap<String, Bal>,
     pub(crate) sequence: i64,
     pub(crate) ledger: Vec<Transaction>,
@@ -33,13 +35,54 @@ pub(crate) struct Account {
     pub(crate) withdrawals: Vec<(Withdrawal, Instant)>,
     pub(crate) banking: crate::banking::Banking,
     pub(crate) invoices: Vec<LightningInvoice>,
+    /// Each ledger entry's `refId`, given on first lookup and kept, so
+    /// `GET /transactions/{id}` answers the same every time.
+    pub(crate) ledger_refs: HashMap<String, String>,
 }
 
 /// A business event the webhook sender delivers.
 #[derive(Clone, Debug)]
 pub(crate) struct Event {
     pub(crate) event_type: WebhookEventType,
-    pub(crate) data: serde_json::Value,
+    pub(crate) data: WebhookStatusChangeData,
+}
+
+/// A webhook `Data` payload in the documented shape, `{StatusChange,
+/// Resource}` (the only documented example; events without a status change
+/// leave `StatusChange` out). Built from the generated types, never from
+/// `serde_json::Value`, so an amount is written with exactly its digits.
+pub(crate) fn event_data(
+    change: Option<(&str, &str)>,
+    id: Option<&str>,
+    fields: Vec<(&str, Option<RawJson>)>,
+) -> WebhookStatusChangeData {
+    WebhookStatusChangeData {
+        status_change: change.map(|(previous, current)| WebhookStatusChange {
+            previous: Some(previous.to_owned()),
+            current: Some(current.to_owned()),
+            ..Default::default()
+        }),
+        resource: Some(WebhookResource {
+            id: id.map(str::to_owned),
+            extra: fields
+                .into_iter()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+                .collect(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// An amount as a JSON number with exactly the decimal's digits
+/// (`Decimal`'s text never uses an exponent, so it always is one).
+pub(crate) fn money(amount: Decimal) -> Option<RawJson> {
+    RawJson::from_text(amount.to_string()).ok()
+}
+
+/// Any serializable value (strings, ids, timestamps) as JSON.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Option<RawJson> {
+    RawJson::encode(value).ok()
 }
 
 pub(crate) struct State {
@@ -89,10 +132,14 @@ impl State {
     pub(crate) fn account(&mut self, key: &str) -> &mut Account {
         let balances = &self.config.balances;
         let ids = &mut self.ids;
-        self.accounts
-            .entry(key.to_owned())
-            .or_insert_with(|| Account {
-                user_id: ids.uuid(),
+        self.accounts.entry(key.to_owned()).or_insert_with(|| {
+            let user_id = ids.uuid();
+            Account {
+                email: format!(
+                    "user-{}@sandbox.hercle.financial",
+                    user_id.get(..8).unwrap_or_default()
+                ),
+                user_id,
                 balances: balances
                     .iter()
                     .map(|(a, v)| {
@@ -106,7 +153,8 @@ impl State {
                     })
                     .collect(),
                 ..Default::default()
-            })
+            }
+        })
     }
 
     /// Records a ledger entry and moves `available` by `amount`.
@@ -128,15 +176,20 @@ impl State {
             timestamp: Some(ts),
             ..Default::default()
         });
-        self.emit(
-            WebhookEventType::BalanceUpdated,
-            serde_json::json!({
-                "Asset": asset, "Amount": amount.to_string(), "Sequence": seq,
-            }),
+        let id = acct.ledger.last().and_then(|t| t.id.clone());
+        let data = event_data(
+            None,
+            id.as_deref(),
+            vec![
+                ("Asset", json(asset)),
+                ("Amount", money(amount)),
+                ("Sequence", json(&seq)),
+            ],
         );
+        self.emit(WebhookEventType::BalanceUpdated, data);
     }
 
-    pub(crate) fn emit(&mut self, event_type: WebhookEventType, data: serde_json::Value) {
+    pub(crate) fn emit(&mut self, event_type: WebhookEventType, data: WebhookStatusChangeData) {
         // The queue is drained by the sender; without one it stays bounded.
         if self.events.len() >= 10_000 {
             self.events.remove(0);
@@ -161,26 +214,83 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// The balances with the documented exposure fields: an asset's
+    /// exposure is what is allocated, its ceiling all it holds; the totals
+    /// value both in the base currency (EUR) at the current mid prices.
     pub(crate) fn balances(&mut self, key: &str) -> Balances {
+        let held: Vec<(String, Bal)> = self
+            .account(key)
+            .balances
+            .iter()
+            .map(|(n, b)| (n.clone(), *b))
+            .collect();
+        let mut total_current = Decimal::ZERO;
+        let mut total_max = Decimal::ZERO;
+        let mut assets = Vec::new();
+        for (name, b) in held {
+            let rate = self.eur_rate(&name);
+            total_current += b.allocated * rate;
+            total_max += (b.available + b.allocated) * rate;
+            assets.push(BalanceAsset {
+                name: Some(name),
+                available: Some(b.available),
+                allocated: Some(b.allocated),
+                current_exposure: Some(b.allocated),
+                max_exposure: Some(b.available + b.allocated),
+                ..Default::default()
+            });
+        }
         let acct = self.account(key);
         Balances {
             user_id: Some(acct.user_id.clone()),
             sequence: Some(acct.sequence),
-            assets: Some(
-                acct.balances
-                    .iter()
-                    .map(|(name, b)| BalanceAsset {
-                        name: Some(name.clone()),
-                        available: Some(b.available),
-                        allocated: Some(b.allocated),
-                        ..Default::default()
-                    })
-                    .collect(),
-            ),
+            assets: Some(assets),
+            base_currency: Some(BASE_CURRENCY.to_owned()),
+            total_current_exposure: Some(total_current.round_dp(2)),
+            total_max_exposure: Some(total_max.round_dp(2)),
             deleted: Some(false),
             ..Default::default()
         }
     }
+
+    /// One unit of `asset` in EUR at the current mid (directly or through
+    /// USDT); 0 when no configured pair prices it.
+    fn eur_rate(&mut self, asset: &str) -> Decimal {
+        if asset == BASE_CURRENCY {
+            return Decimal::ONE;
+        }
+        let clock = self.clock.clone();
+        if let Ok(mid) = self.market.mid(&format!("{asset}{BASE_CURRENCY}"), &clock) {
+            return mid;
+        }
+        let via_usdt = self.market.mid(&format!("{asset}USDT"), &clock).ok();
+        let usdt = self
+            .market
+            .mid(&format!("USDT{BASE_CURRENCY}"), &clock)
+            .ok();
+        match (via_usdt, usdt) {
+            (Some(a), Some(b)) => a * b,
+            _ => Decimal::ZERO,
+        }
+    }
+}
+
+/// The currency the balance totals are valued in (the docs' example).
+const BASE_CURRENCY: &str = "EUR";
+
+/// Adds `key: null` to a model's `extra`: the API's serializer writes a
+/// field it has no value for as `null`, where the generated types leave a
+/// `None` out. Only for fields the model leaves `None`.
+pub(crate) fn with_nulls(
+    mut extra: BTreeMap<String, RawJson>,
+    keys: &[&str],
+) -> BTreeMap<String, RawJson> {
+    for key in keys {
+        if let Ok(null) = RawJson::from_text("null") {
+            extra.insert((*key).to_owned(), null);
+        }
+    }
+    extra
 }
 
 /// Required field helpers for request bodies and hub arguments.

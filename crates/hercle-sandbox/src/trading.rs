@@ -111,6 +111,8 @@ impl State {
             quantity: Some(quote.size),
             quantity_filled: Some(quote.size),
             order_status: Some(OrderStatus::Executed),
+            // Written as "" when nothing was cancelled (Postman's example).
+            cancellation_reason: Some(String::new()),
             slippage: Some(slippage),
             timestamp: Some(ts),
             ..Default::default()
@@ -145,9 +147,11 @@ impl State {
         self.post(key, get_asset, get, TransactionType::Trade);
         let ts = self.now_ts();
         let user = self.account(key).user_id.clone();
+        let email = self.account(key).email.clone();
         self.account(key).trades.push(Trade {
             id: Some(id.to_owned()),
             user_id: Some(user),
+            email: Some(email),
             client_id: Some(client_id.to_owned()),
             instrument: Some(pair.name.clone()),
             side: Some(side.clone()),
