@@ -131,6 +131,30 @@ async fn pairs_prices_order_and_balances() {
 }
 
 #[tokio::test]
+async fn quirk_09_array_and_spread_arguments_both_reach_the_sandbox() {
+    // The docs invoke methods with one array argument and with spread
+    // arguments; the client sends either, the server binds both alike.
+    let sb = sandbox(Duration::from_secs(1)).await;
+    let mut answers = Vec::new();
+    for spread in [false, true] {
+        let (hub, _events) = builder(&sb)
+            .spread_arguments(spread)
+            .connect()
+            .await
+            .unwrap();
+        let size = hub
+            .get_pair_size_by_amount(&["BTCUSDT".into(), "buy".into(), dec("1000").into()])
+            .await
+            .unwrap();
+        assert!(size.size.unwrap() > dec("0"), "spread={spread}: {size:?}");
+        answers.push(size.pair);
+        hub.close().await;
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0].as_deref(), Some("BTCUSDT"));
+}
+
+#[tokio::test]
 async fn refusals_are_typed_and_say_nothing_ran() {
     let sb = sandbox(Duration::from_secs(1)).await;
     let (hub, _events) = builder(&sb).connect().await.unwrap();

@@ -316,19 +316,12 @@ async fn every_operation_on_its_happy_path() {
     .await
     .unwrap();
     hit(OperationId::GetIndividualEndUsers);
-    // The documented body is multipart/form-data, which the client does not
-    // encode yet (it sends JSON): the sandbox refuses it, naming the missing
-    // `type` part. Counted as not exercised below.
-    let e = c
-        .upload_end_user_document(
-            ops::UploadEndUserDocumentPath {
-                end_user_id: business.id.clone().unwrap(),
-            },
-            body(r#"{"type":"IDENTITY_VERIFICATION","file":"x"}"#),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!((e.status(), e.param()), (Some(400), Some("type")), "{e}");
+    // multipart/form-data: a text part for the type, a file part (name,
+    // media type, bytes that are not UTF-8 and hold CRLFs) for the document.
+    let (path, form) = upload("IDENTITY_VERIFICATION", business.id.as_deref().unwrap());
+    let doc = c.upload_end_user_document(path, form).await.unwrap();
+    assert!(doc.hercle_document_id.is_some() && doc.request_id.is_some());
+    hit(OperationId::UploadEndUserDocument);
     let account = c
         .create_deposit_account(body(
             r#"{"asset":"EUR","network":"Sepa","fiatAccountId":"fac_1"}"#,
@@ -405,11 +398,60 @@ async fn every_operation_on_its_happy_path() {
         .iter()
         .filter(|id| !seen.contains(id))
         .collect();
+    assert!(missing.is_empty(), "not exercised: {missing:?}");
+}
+
+/// A document upload of type `kind` for `end_user_id`.
+fn upload(
+    kind: &str,
+    end_user_id: &str,
+) -> (ops::UploadEndUserDocumentPath, UploadEndUserDocumentRequest) {
+    (
+        ops::UploadEndUserDocumentPath {
+            end_user_id: end_user_id.to_owned(),
+        },
+        UploadEndUserDocumentRequest {
+            r#type: Some(DocumentType::from_wire(kind)),
+            description: Some("passport, \"front\"".into()),
+            file: Some(FileUpload::new(
+                "passport scan.png",
+                "image/png",
+                b"\x89PNG\r\n\x1a\n\x00\xff--\r\n".to_vec(),
+            )),
+            ..Default::default()
+        },
+    )
+}
+
+#[tokio::test]
+async fn document_upload_errors() {
+    let sb = sandbox(Config::default()).await;
+    let c = client(&sb, RetryPolicy::never());
+    let user = c
+        .register_individual_end_user(body(
+            r#"{"person":{"firstName":"Ada","lastName":"Lovelace"},"ipAddress":"127.0.0.1"}"#,
+        ))
+        .await
+        .unwrap();
+    let id = user.id.clone().unwrap();
+    // Quirk 22: the docs' curl sends PASSPORT, a type the docs do not list.
+    let (path, form) = upload("PASSPORT", &id);
+    let e = c.upload_end_user_document(path, form).await.unwrap_err();
+    assert_eq!((e.status(), e.param()), (Some(400), Some("type")), "{e}");
+    // The file part is required.
+    let (path, mut form) = upload("IDENTITY_VERIFICATION", &id);
+    form.file = None;
+    let e = c.upload_end_user_document(path, form).await.unwrap_err();
+    assert_eq!((e.status(), e.param()), (Some(400), Some("file")), "{e}");
+    // An unknown end user.
+    let (path, form) = upload("IDENTITY_VERIFICATION", "eus_missing");
+    let e = c.upload_end_user_document(path, form).await.unwrap_err();
     assert_eq!(
-        missing,
-        [&OperationId::UploadEndUserDocument],
-        "only the multipart upload is not exercised"
+        (e.status(), e.code()),
+        (Some(404), Some("not_found")),
+        "{e}"
     );
+    assert!(!e.may_have_executed());
 }
 
 #[tokio::test]
