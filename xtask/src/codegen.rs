@@ -361,6 +361,14 @@ fn gen_enum(out: &mut String, name: &str, s: &Value) -> Result<(), String> {
         out,
         "    /// A value this version does not know, exactly as received.\n    Unknown({unknown_ty}),\n}}\n"
     );
+    // A required enum field needs a default for its struct's `Default`: an
+    // `Unknown` one, so that a default never passes for a documented value.
+    let _ = writeln!(
+        out,
+        "impl Default for {name} {{\n    /// `Unknown` with no value ({}): not any documented value.\n    fn default() -> Self {{\n        {name}::Unknown({})\n    }}\n}}\n",
+        if is_int { "code -1" } else { "an empty string" },
+        if is_int { "-1" } else { "String::new()" }
+    );
     let _ = writeln!(
         out,
         "impl {name} {{\n    /// Every documented value.\n    pub const KNOWN: &'static [{name}] = &[{}];\n",

@@ -95,7 +95,7 @@ async fn pairs_prices_order_and_balances() {
     let pairs = hub.get_pairs(&[]).await.unwrap();
     assert!(pairs.len() >= 5, "{pairs:?}");
     let first = &pairs[0];
-    let pair = first.name.clone().unwrap();
+    let pair = first.name.clone();
     let size = first.min_size.unwrap();
     let mut stream = hub
         .subscribe_prices(&pair, size, DeliveryPolicy::Buffered { capacity: 64 })
@@ -119,7 +119,7 @@ async fn pairs_prices_order_and_balances() {
         .unwrap();
     assert_eq!(
         trade.status,
-        Some(hercle_models::OrderStatus::Executed),
+        hercle_models::OrderStatus::Executed,
         "{trade:?}"
     );
     let orders = hub.reconcile_order(&order_id).await.unwrap();
@@ -146,12 +146,12 @@ async fn quirk_09_array_and_spread_arguments_both_reach_the_sandbox() {
             .get_pair_size_by_amount(&["BTCUSDT".into(), "buy".into(), dec("1000").into()])
             .await
             .unwrap();
-        assert!(size.size.unwrap() > dec("0"), "spread={spread}: {size:?}");
+        assert!(size.size > dec("0"), "spread={spread}: {size:?}");
         answers.push(size.pair);
         hub.close().await;
     }
     assert_eq!(answers[0], answers[1]);
-    assert_eq!(answers[0].as_deref(), Some("BTCUSDT"));
+    assert_eq!(answers[0], "BTCUSDT");
 }
 
 #[tokio::test]
@@ -484,7 +484,7 @@ async fn every_hub_method_is_called_and_decoded() {
             60i64.into()
         ])
     );
-    let rfq_id = rfq.request_for_quote_id.clone().expect("rfq id");
+    let rfq_id = rfq.request_for_quote_id.clone();
     ok!(
         "AcceptRequestForQuote",
         hub.accept_request_for_quote(&[rfq_id.into()])

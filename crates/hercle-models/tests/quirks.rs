@@ -22,8 +22,13 @@ fn d(s: &str) -> Decimal {
 #[test]
 fn quirk_01_pair_size_accepts_both_timestamp_keys() {
     for key in ["timeStamp", "timestamp"] {
-        let p: PairSize =
-            decode(format!(r#"{{"price":1,"{key}":"2024-06-01T12:00:00Z"}}"#).as_bytes()).unwrap();
+        let p: PairSize = decode(
+            format!(
+                r#"{{"id":"p","pair":"BTCUSDT","price":1,"size":2,"{key}":"2024-06-01T12:00:00Z"}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap();
         assert!(p.timestamp.unwrap().get().is_some(), "{key}");
         assert!(p.extra.is_empty());
     }
@@ -42,11 +47,11 @@ fn quirk_02_price_accepts_both_timestamp_keys() {
 #[test]
 fn quirk_03_impossible_date_does_not_fail_the_payload() {
     let trades: Vec<Trade> =
-        decode(br#"[{"id":"t","price":1534,"timestamp":"2023-07-23T32:35.000Z"}]"#).unwrap();
+        decode(br#"[{"id":"t","instrument":"BTC/USDT","side":"buy","price":1534,"timestamp":"2023-07-23T32:35.000Z"}]"#).unwrap();
     let t = trades[0].timestamp.as_ref().unwrap();
     assert!(t.is_invalid());
     assert_eq!(t.raw_text(), Some("2023-07-23T32:35.000Z"));
-    assert_eq!(trades[0].price, Some(d("1534")));
+    assert_eq!(trades[0].price, d("1534"));
 }
 
 #[test]
@@ -86,7 +91,8 @@ fn quirk_06_withdrawal_object_or_array() {
 
 #[test]
 fn quirk_07_balances_object_or_array_and_optional_exposure() {
-    let obj: GetBalancesResponse = decode(br#"{"assets":[{"name":"BTC","available":1}]}"#).unwrap();
+    let obj: GetBalancesResponse =
+        decode(br#"{"assets":[{"name":"BTC","available":1,"allocated":0}]}"#).unwrap();
     let arr: GetBalancesResponse = decode(br#"[{"assets":[],"totalMaxExposure":2500}]"#).unwrap();
     assert!(obj.first().unwrap().total_max_exposure.is_none());
     assert_eq!(arr.first().unwrap().total_max_exposure, Some(d("2500")));
@@ -165,7 +171,7 @@ fn quirk_13_both_error_formats_and_unknown_ones() {
 
 #[test]
 fn quirk_16_rfq_expiry_comes_from_the_response() {
-    let r: Rfq = decode(br#"{"id":"r","expireDateTime":"2025-07-01T12:00:30Z"}"#).unwrap();
+    let r: Rfq = decode(br#"{"requestForQuoteId":"r","instrument":"BTCUSDT","side":"buy","size":1,"price":2,"amount":0,"status":0,"expireDateTime":"2025-07-01T12:00:30Z"}"#).unwrap();
     assert!(r.expire_date_time.unwrap().get().is_some());
 }
 
@@ -352,9 +358,10 @@ fn quirk_29_transaction_types_are_the_postman_superset() {
 
 #[test]
 fn quirk_30_order_status_unknown_and_pending() {
-    let o: Order = decode(br#"{"orderStatus":3,"quantity":1,"quantityFilled":1}"#).unwrap();
+    let o: Order = decode(br#"{"orderId":"o","instrument":"BTCUSD","side":"buy","orderStatus":3,"quantity":1,"quantityFilled":1}"#).unwrap();
     assert_eq!(o.order_status, Some(OrderStatus::Pending));
-    let o: Order = decode(br#"{"orderStatus":42}"#).unwrap();
+    let o: Order =
+        decode(br#"{"orderId":"o","instrument":"BNBEUR","side":"sell","orderStatus":42}"#).unwrap();
     assert_eq!(o.order_status.unwrap().code(), 42);
 }
 
@@ -374,22 +381,31 @@ fn quirk_31_lightning_status_and_list_shapes() {
 #[test]
 fn quirk_32_instrument_is_opaque_text() {
     for s in ["BTCUSDT", "BTC/USDT", "BTC-USD"] {
-        let t: Trade = decode(format!(r#"{{"instrument":"{s}"}}"#).as_bytes()).unwrap();
-        assert_eq!(t.instrument.as_deref(), Some(s));
+        let t: Trade =
+            decode(format!(r#"{{"id":"t","instrument":"{s}","side":"buy","price":1}}"#).as_bytes())
+                .unwrap();
+        assert_eq!(t.instrument, s);
     }
 }
 
 #[test]
 fn quirk_33_network_case_is_kept() {
-    let w: Withdrawal = decode(br#"{"network":"ethereum"}"#).unwrap();
+    let w: Withdrawal = decode(br#"{"id":"w","network":"ethereum"}"#).unwrap();
     assert_eq!(w.network.as_deref(), Some("ethereum"));
 }
 
 #[test]
 fn quirk_34_nulls_everywhere_are_absent() {
     let w: Withdrawal =
-        decode(br#"{"description":null,"amount":null,"timestamp":null,"status":null}"#).unwrap();
-    assert_eq!(w, Withdrawal::default());
+        decode(br#"{"id":"w","description":null,"amount":null,"timestamp":null,"status":null}"#)
+            .unwrap();
+    assert_eq!(
+        w,
+        Withdrawal {
+            id: "w".into(),
+            ..Withdrawal::default()
+        }
+    );
 }
 
 // Quirk 35 (Postman's dev host and variables): the client's presets,
@@ -434,11 +450,42 @@ fn description_counts() {
 
 #[test]
 fn decode_errors_name_the_json_path() {
-    let err = decode::<Vec<Order>>(br#"[{"orderId":"a"},{"orderStatus":"open"}]"#).unwrap_err();
+    let err = decode::<Vec<Order>>(
+        br#"[{"orderId":"a","instrument":"BTCUSDT","side":"buy"},{"orderStatus":"open"}]"#,
+    )
+    .unwrap_err();
     assert_eq!(err.path(), "[1].orderStatus");
     assert_eq!(err.kind(), DecodeErrorKind::Shape);
     let err = decode::<Order>(br#"{"price":1"#).unwrap_err();
     assert_eq!(err.kind(), DecodeErrorKind::Truncated);
-    let err = decode::<Order>(b"{} trailing").unwrap_err();
+    let err =
+        decode::<Order>(br#"{"orderId":"a","instrument":"x","side":"buy"} trailing"#).unwrap_err();
     assert_eq!(err.kind(), DecodeErrorKind::Syntax);
+}
+
+#[test]
+fn a_missing_required_field_is_a_decode_error_at_its_path() {
+    // `x-required-in-types`: the fields that carry an item's meaning are
+    // plain, and a payload without one is refused where it lacks it.
+    let err = decode::<Vec<Balances>>(
+        br#"[{"assets":[{"name":"BTC","available":1,"allocated":0},{"name":"ETH","allocated":0}]}]"#,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind(), DecodeErrorKind::Shape);
+    assert_eq!(err.path(), "[0].assets[1]");
+    assert!(
+        err.to_string().contains("missing field `available`"),
+        "{err}"
+    );
+    // An execution says its status, rejected or not; the rest may be absent.
+    let err = decode::<Vec<TradeExecution>>(br#"[{"status":2},{"tradeId":"t","side":"buy"}]"#)
+        .unwrap_err();
+    assert_eq!(err.path(), "[1]");
+    assert!(err.to_string().contains("`status`"), "{err}");
+    // null is absent, for required fields too.
+    let err = decode::<Pair>(br#"{"name":null}"#).unwrap_err();
+    assert!(err.to_string().contains("name"), "{err}");
+    // Present, they are plain values.
+    let p: Pair = decode(br#"{"name":"BTCUSDT"}"#).unwrap();
+    assert_eq!(p.name, "BTCUSDT");
 }

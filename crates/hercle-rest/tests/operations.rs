@@ -34,7 +34,7 @@ async fn every_operation_on_its_happy_path() {
 
     // Market.
     let pairs = c.get_pairs().await.unwrap();
-    assert_eq!(pairs[0].name.as_deref(), Some("BTCUSDT"));
+    assert_eq!(pairs[0].name, "BTCUSDT");
     hit(OperationId::GetPairs);
     let size = c
         .get_pair_size_by_amount(ops::GetPairSizeByAmountPath {
@@ -44,8 +44,8 @@ async fn every_operation_on_its_happy_path() {
         })
         .await
         .unwrap();
-    assert_eq!(size.pair.as_deref(), Some("BTCUSDT"));
-    assert!(size.size.unwrap() > d("0") && size.price.unwrap() > d("0"));
+    assert_eq!(size.pair, "BTCUSDT");
+    assert!(size.size > d("0") && size.price > d("0"));
     hit(OperationId::GetPairSizeByAmount);
     let nets = c
         .get_asset_networks(ops::GetAssetNetworksPath {
@@ -82,7 +82,7 @@ async fn every_operation_on_its_happy_path() {
         )
         .await
         .unwrap();
-    assert_eq!(order.status, Some(OrderStatus::Executed));
+    assert_eq!(order.status, OrderStatus::Executed);
     assert_eq!(order.price, Some(quote.buy_price));
     hit(OperationId::PlaceOtcOrder);
     let orders = c
@@ -115,16 +115,16 @@ async fn every_operation_on_its_happy_path() {
         ))
         .await
         .unwrap();
-    assert!(rfq2.request_for_quote_id.is_some());
+    assert!(!rfq2.request_for_quote_id.is_empty());
     hit(OperationId::CreateRfqCustomExpiration);
     let accepted = c
         .accept_rfq(body(&format!(
             r#"{{"requestForQuoteId":"{}"}}"#,
-            rfq.request_for_quote_id.clone().unwrap()
+            rfq.request_for_quote_id.clone()
         )))
         .await
         .unwrap();
-    assert_eq!(accepted.status, Some(OrderStatus::Executed));
+    assert_eq!(accepted.status, OrderStatus::Executed);
     hit(OperationId::AcceptRfq);
     let balances = c.get_balances().await.unwrap();
     assert!(balances.first().unwrap().assets.is_some());
@@ -177,7 +177,7 @@ async fn every_operation_on_its_happy_path() {
     .await
     .unwrap();
     hit(OperationId::GetHistoricalTransactionsPaginated);
-    let tx_id = txs[0].id.clone().unwrap();
+    let tx_id = txs[0].id.clone();
     c.get_transaction_ledger(ops::GetTransactionLedgerPath {
         transaction_id: tx_id,
     })

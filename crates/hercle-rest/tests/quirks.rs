@@ -249,14 +249,14 @@ async fn quirk_15_custom_rfq_needs_every_field_and_amount_0_skips() {
         ))
         .await
         .unwrap();
-    assert!(rfq.request_for_quote_id.is_some());
+    assert!(!rfq.request_for_quote_id.is_empty());
     assert!(rfq.expire_date_time.unwrap().get().is_some());
 }
 
 #[tokio::test]
 async fn quirk_32_instruments_are_opaque_and_pairs_go_without_separator() {
     // Trades carry the instrument in any of the formats the sources show.
-    let trades = r#"[{"id":"1","instrument":"BTC/USDT"},{"id":"2","instrument":"BTC-USD"},{"id":"3","instrument":"BTCUSDT"}]"#;
+    let trades = r#"[{"id":"1","instrument":"BTC/USDT","side":"buy","price":1},{"id":"2","instrument":"BTC-USD","side":"sell","price":2},{"id":"3","instrument":"BTCUSDT","side":"buy","price":3}]"#;
     let (url, _) = canned(vec![answer(200, trades)]).await;
     let got = canned_client(&url)
         .get_trades_by_client_id(ops::GetTradesByClientIdPath {
@@ -264,8 +264,8 @@ async fn quirk_32_instruments_are_opaque_and_pairs_go_without_separator() {
         })
         .await
         .unwrap();
-    let names: Vec<_> = got.iter().map(|t| t.instrument.as_deref()).collect();
-    assert_eq!(names, [Some("BTC/USDT"), Some("BTC-USD"), Some("BTCUSDT")]);
+    let names: Vec<_> = got.iter().map(|t| t.instrument.as_str()).collect();
+    assert_eq!(names, ["BTC/USDT", "BTC-USD", "BTCUSDT"]);
     // Pairs are sent without separator; a separated one is refused by name.
     let sb = sandbox(Config::default()).await;
     let c = client(&sb, RetryPolicy::never());

@@ -187,7 +187,7 @@ impl State {
         let ts = self.now_ts();
         let acct = self.account(key);
         let w = Withdrawal {
-            id: Some(id),
+            id,
             client_id: Some(client_id.to_owned()),
             user_id: Some(acct.user_id.clone()),
             destination: Some(address),

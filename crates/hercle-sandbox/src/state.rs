@@ -119,12 +119,12 @@ impl State {
         let seq = acct.sequence;
         let user = acct.user_id.clone();
         acct.ledger.push(Transaction {
-            id: Some(id),
+            id,
             user_id: Some(user),
             sequence: Some(seq),
-            r#type: Some(kind),
-            asset: Some(asset.to_owned()),
-            amount: Some(amount),
+            r#type: kind,
+            asset: asset.to_owned(),
+            amount,
             timestamp: Some(ts),
             ..Default::default()
         });
@@ -170,9 +170,9 @@ impl State {
                 acct.balances
                     .iter()
                     .map(|(name, b)| BalanceAsset {
-                        name: Some(name.clone()),
-                        available: Some(b.available),
-                        allocated: Some(b.allocated),
+                        name: name.clone(),
+                        available: b.available,
+                        allocated: b.allocated,
                         ..Default::default()
                     })
                     .collect(),

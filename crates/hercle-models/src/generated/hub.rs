@@ -28,6 +28,13 @@ pub enum HubChannel {
     Unknown(String),
 }
 
+impl Default for HubChannel {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        HubChannel::Unknown(String::new())
+    }
+}
+
 impl HubChannel {
     /// Every documented value.
     pub const KNOWN: &'static [HubChannel] =
@@ -158,6 +165,13 @@ pub enum HubMessageType {
     Message,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for HubMessageType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        HubMessageType::Unknown(String::new())
+    }
 }
 
 impl HubMessageType {

@@ -117,6 +117,13 @@ pub enum WebhookEventType {
     Unknown(String),
 }
 
+impl Default for WebhookEventType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        WebhookEventType::Unknown(String::new())
+    }
+}
+
 impl WebhookEventType {
     /// Every documented value.
     pub const KNOWN: &'static [WebhookEventType] = &[
