@@ -111,6 +111,8 @@ impl Gen<'_> {
         let format = s.get("format").and_then(Value::as_str);
         Ok(match (kind, format) {
             ("string", Some("date-time")) | ("integer", Some("unix-ms")) => Ty::Timestamp,
+            // A file of a multipart body: name, media type and bytes.
+            ("string", Some("binary")) => Ty::Named("FileUpload".into()),
             ("string", _) => Ty::String,
             ("number", _) => Ty::Decimal,
             ("integer", _) => Ty::Int,
@@ -286,7 +288,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
     for (module, body) in &modules {
         let _ = writeln!(root, "mod {module};\npub use {module}::*;");
         let mut text = String::from(HEADER);
-        text.push_str("#[allow(unused_imports)]\nuse super::*;\n#[allow(unused_imports)]\nuse crate::__private::*;\n#[allow(unused_imports)]\nuse crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};\n#[allow(unused_imports)]\nuse serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};\n#[allow(unused_imports)]\nuse std::collections::BTreeMap;\n#[allow(unused_imports)]\nuse std::fmt;\n\n");
+        text.push_str("#[allow(unused_imports)]\nuse super::*;\n#[allow(unused_imports)]\nuse crate::__private::*;\n#[allow(unused_imports)]\nuse crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};\n#[allow(unused_imports)]\nuse serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};\n#[allow(unused_imports)]\nuse std::collections::BTreeMap;\n#[allow(unused_imports)]\nuse std::fmt;\n\n");
         text.push_str(body);
         files.push((
             PathBuf::from(format!("crates/hercle-models/src/generated/{module}.rs")),
@@ -358,6 +360,14 @@ fn gen_enum(out: &mut String, name: &str, s: &Value) -> Result<(), String> {
     let _ = writeln!(
         out,
         "    /// A value this version does not know, exactly as received.\n    Unknown({unknown_ty}),\n}}\n"
+    );
+    // A required enum field needs a default for its struct's `Default`: an
+    // `Unknown` one, so that a default never passes for a documented value.
+    let _ = writeln!(
+        out,
+        "impl Default for {name} {{\n    /// `Unknown` with no value ({}): not any documented value.\n    fn default() -> Self {{\n        {name}::Unknown({})\n    }}\n}}\n",
+        if is_int { "code -1" } else { "an empty string" },
+        if is_int { "-1" } else { "String::new()" }
     );
     let _ = writeln!(
         out,

@@ -52,8 +52,7 @@ fn hub_client_methods(root: &Path) -> Vec<String> {
         .collect()
 }
 
-/// Whether the operation's request body is `multipart/form-data`, which the
-/// REST client does not encode yet (it sends JSON bodies).
+/// Whether the operation's request body is `multipart/form-data`.
 fn multipart(op: &serde_json::Map<String, Value>) -> bool {
     op.get("requestBody")
         .and_then(|b| b.pointer("/content/multipart~1form-data"))
@@ -93,13 +92,12 @@ pub(crate) fn render(spec: &Spec, root: &Path, rest_client: &str) -> Result<Stri
         .iter()
         .filter(|op| {
             has("hercle-rest")
-                && !multipart(op.op)
                 && crate::operations::client_supports(rest_client, str_of(op.op, "operationId"))
         })
         .count();
     let _ = writeln!(
         out,
-        "REST client: {in_client}/{} operations have a generated `hercle-rest` method that sends the body the operation takes (multipart bodies are not encoded yet).\n",
+        "REST client: {in_client}/{} operations have a generated `hercle-rest` method that sends the body the operation takes (JSON, or multipart form data where the description says so).\n",
         ops.len()
     );
     let _ = writeln!(
@@ -117,6 +115,9 @@ pub(crate) fn render(spec: &Spec, root: &Path, rest_client: &str) -> Result<Stri
             "cursor" => notes.push("cursor pages"),
             _ => {}
         }
+        if multipart(op.op) {
+            notes.push("multipart body");
+        }
         if op.op.get("x-sandbox-only").and_then(Value::as_bool) == Some(true) {
             notes.push("sandbox only");
         }
@@ -126,9 +127,7 @@ pub(crate) fn render(spec: &Spec, root: &Path, rest_client: &str) -> Result<Stri
             op.method.to_uppercase(),
             op.path,
             fixture_count(root, &format!("fixtures/rest/{id}")),
-            if has("hercle-rest") && multipart(op.op) {
-                "planned (multipart body)".to_owned()
-            } else if has("hercle-rest") && crate::operations::client_supports(rest_client, id) {
+            if has("hercle-rest") && crate::operations::client_supports(rest_client, id) {
                 "`hercle-rest`".to_owned()
             } else {
                 "planned".to_owned()

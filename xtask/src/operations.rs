@@ -30,6 +30,10 @@ struct Op {
     path_params: Vec<Param>,
     query: Vec<Param>,
     body: Option<String>,
+    /// `RequestContent` variant of the request body's media type.
+    content: &'static str,
+    /// For a multipart body: its properties (wire name, field, is a file).
+    form: Vec<(String, String, bool)>,
     response: String,
     empty_ok: bool,
     pagination: String,
@@ -89,14 +93,45 @@ fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Res
         return Err(format!("{id}: path template and parameters disagree"));
     }
     path_params.sort_by_key(|p| order.iter().position(|n| *n == p.name));
-    let body = o
+    let content_map = o
         .get("requestBody")
         .and_then(|b| b.get("content"))
-        .and_then(Value::as_object)
-        .and_then(|c| c.values().next())
-        .and_then(|v| v.get("schema"))
-        .and_then(ref_name)
-        .map(str::to_owned);
+        .and_then(Value::as_object);
+    let (content, body) = match content_map.and_then(|c| c.iter().next()) {
+        None => ("None", None),
+        Some((media, v)) => {
+            let content = match media.as_str() {
+                "application/json" => "Json",
+                "multipart/form-data" => "MultipartFormData",
+                other => return Err(format!("{id}: request content {other} is not supported")),
+            };
+            let body = v
+                .get("schema")
+                .and_then(ref_name)
+                .ok_or_else(|| format!("{id}: the request body needs a named schema"))?;
+            (content, Some(body.to_owned()))
+        }
+    };
+    if content_map.is_some_and(|c| c.len() > 1) {
+        return Err(format!("{id}: one request content type per operation"));
+    }
+    let mut form = Vec::new();
+    if content == "MultipartFormData"
+        && let Some(schema) = body.as_deref().and_then(|b| spec.schema(b))
+    {
+        if schema.get("x-required-in-types").is_some() {
+            return Err(format!("{id}: a form body's fields are all optional"));
+        }
+        for (key, ps) in schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let file = ps.get("format").and_then(Value::as_str) == Some("binary");
+            form.push((key.clone(), ident(&snake(key)), file));
+        }
+    }
     let mut empty_ok = false;
     let mut schema = None;
     for (status, resp) in o
@@ -133,6 +168,8 @@ fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Res
         path_params,
         query,
         body,
+        content,
+        form,
         response: format!("{id}Response"),
         empty_ok,
         pagination,
@@ -313,11 +350,27 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> String {
         };
         let _ = writeln!(
             out,
-            "impl Operation for {id} {{\n    const ID: OperationId = OperationId::{id};\n    const HAS_BODY: bool = {};\n    const EMPTY_BODY_OK: bool = {};\n    type Path = {path_ty};\n    type Query = {query_ty};\n    type Body = {};\n    type Response = {response};\n}}\n",
-            op.body.is_some(),
+            "impl Operation for {id} {{\n    const ID: OperationId = OperationId::{id};\n    const REQUEST_CONTENT: RequestContent = RequestContent::{};\n    const EMPTY_BODY_OK: bool = {};\n    type Path = {path_ty};\n    type Query = {query_ty};\n    type Body = {};\n    type Response = {response};",
+            op.content,
             op.empty_ok,
             op.body.as_deref().unwrap_or("()"),
         );
+        if op.content == "MultipartFormData" {
+            out.push_str("\n    fn form_parts(body: &Self::Body) -> Result<Vec<FormPart<'_>>, serde_json::Error> {\n        let mut parts = Vec::new();\n");
+            for (key, field, file) in &op.form {
+                let push = if *file {
+                    format!("v.part(\"{key}\")")
+                } else {
+                    format!("FormPart::value(\"{key}\", v)?")
+                };
+                let _ = writeln!(
+                    out,
+                    "        if let Some(v) = &body.{field} {{ parts.push({push}); }}"
+                );
+            }
+            out.push_str("        for (k, v) in &body.extra { parts.push(FormPart::value(k.clone(), v)?); }\n        Ok(parts)\n    }\n");
+        }
+        out.push_str("}\n\n");
         if let (Some(start), Some(end)) = (
             setter(op, "startDate", "start"),
             setter(op, "endDate", "end"),

@@ -104,7 +104,7 @@ async fn run(
                 }
                 let t0 = Instant::now();
                 let ok = if i % 2 == 0 {
-                    matches!(client.get_pairs().await, Ok(p) if p.first().and_then(|p| p.name.as_deref()) == Some("BTCUSDT"))
+                    matches!(client.get_pairs().await, Ok(p) if p.first().is_some_and(|p| p.name == "BTCUSDT"))
                 } else {
                     matches!(client.get_balances().await, Ok(b) if b.first().is_some_and(|b| b.user_id.is_some() && b.assets.as_ref().is_some_and(|a| a.len() == 2)))
                 };

@@ -32,7 +32,7 @@ async fn flow() -> Result<(), Failure> {
 
     let pairs = hub.get_pairs(&[]).await?;
     let first = pairs.first().ok_or("GetPairs returned no pair")?;
-    let pair = first.name.clone().ok_or("first pair has no name")?;
+    let pair = first.name.clone();
     let size = first.min_size.ok_or("first pair has no minSize")?;
     println!(
         "GetPairs: {} pairs, first {pair} (min size {size})",

@@ -215,7 +215,7 @@ fn refusal(method: Option<&HubMethod>, env: &HubEnvelope) -> Option<Refusal> {
         )
     }) && let Some(data) = &env.data
         && let Ok(t) = data.decode::<TradeExecution>()
-        && t.status == Some(OrderStatus::Cancelled)
+        && t.status == OrderStatus::Cancelled
     {
         return Some(Refusal::OrderRejected {
             status_error: t.status_error,

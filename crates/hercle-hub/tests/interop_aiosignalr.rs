@@ -55,7 +55,7 @@ async fn hub_flow_against_an_aiosignalr_hub() {
         .unwrap();
     let pairs = hub.get_pairs(&[]).await.unwrap();
     let first = &pairs.first().unwrap();
-    assert_eq!(first.name.as_deref(), Some("BTCUSDT"));
+    assert_eq!(first.name, "BTCUSDT");
     let size = first.min_size.unwrap();
     assert_eq!(size.to_string(), "0.0001");
     let mut prices = hub
@@ -79,7 +79,7 @@ async fn hub_flow_against_an_aiosignalr_hub() {
         ])
         .await
         .unwrap();
-    assert_eq!(trade.status, Some(hercle_models::OrderStatus::Executed));
+    assert_eq!(trade.status, hercle_models::OrderStatus::Executed);
     let err = hub
         .place_otc_order(&[
             "nope".into(),

@@ -95,7 +95,7 @@ async fn pairs_prices_order_and_balances() {
     let pairs = hub.get_pairs(&[]).await.unwrap();
     assert!(pairs.len() >= 5, "{pairs:?}");
     let first = &pairs[0];
-    let pair = first.name.clone().unwrap();
+    let pair = first.name.clone();
     let size = first.min_size.unwrap();
     let mut stream = hub
         .subscribe_prices(&pair, size, DeliveryPolicy::Buffered { capacity: 64 })
@@ -119,7 +119,7 @@ async fn pairs_prices_order_and_balances() {
         .unwrap();
     assert_eq!(
         trade.status,
-        Some(hercle_models::OrderStatus::Executed),
+        hercle_models::OrderStatus::Executed,
         "{trade:?}"
     );
     let orders = hub.reconcile_order(&order_id).await.unwrap();
@@ -128,6 +128,30 @@ async fn pairs_prices_order_and_balances() {
     assert!(!balances.assets.unwrap_or_default().is_empty());
     drop(stream);
     hub.close().await;
+}
+
+#[tokio::test]
+async fn quirk_09_array_and_spread_arguments_both_reach_the_sandbox() {
+    // The docs invoke methods with one array argument and with spread
+    // arguments; the client sends either, the server binds both alike.
+    let sb = sandbox(Duration::from_secs(1)).await;
+    let mut answers = Vec::new();
+    for spread in [false, true] {
+        let (hub, _events) = builder(&sb)
+            .spread_arguments(spread)
+            .connect()
+            .await
+            .unwrap();
+        let size = hub
+            .get_pair_size_by_amount(&["BTCUSDT".into(), "buy".into(), dec("1000").into()])
+            .await
+            .unwrap();
+        assert!(size.size > dec("0"), "spread={spread}: {size:?}");
+        answers.push(size.pair);
+        hub.close().await;
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0], "BTCUSDT");
 }
 
 #[tokio::test]
@@ -460,7 +484,7 @@ async fn every_hub_method_is_called_and_decoded() {
             60i64.into()
         ])
     );
-    let rfq_id = rfq.request_for_quote_id.clone().expect("rfq id");
+    let rfq_id = rfq.request_for_quote_id.clone();
     ok!(
         "AcceptRequestForQuote",
         hub.accept_request_for_quote(&[rfq_id.into()])

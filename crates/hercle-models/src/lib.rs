@@ -24,6 +24,7 @@ pub mod catalog;
 pub mod contract;
 pub mod decimal;
 mod error;
+pub mod form;
 mod json;
 pub mod operation;
 mod timestamp;
@@ -36,6 +37,7 @@ mod generated;
 pub mod ops;
 
 pub use error::{DecodeError, DecodeErrorKind, decode, decode_str};
+pub use form::{FileUpload, FormPart};
 pub use generated::*;
 pub use json::{EmbeddedJson, OneOrMany, RawJson};
 pub use rust_decimal::Decimal;

@@ -6,6 +6,7 @@
 //! exhaustively.
 
 use crate::catalog::Endpoint;
+use crate::form::FormPart;
 use crate::ops::OperationId;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -15,8 +16,8 @@ pub trait Operation {
     /// Which operation this is; its [`Endpoint`] gives method, path template,
     /// idempotency, pagination and date-range limit.
     const ID: OperationId;
-    /// Whether the request carries a JSON body.
-    const HAS_BODY: bool;
+    /// How the request body is sent (the description's request content type).
+    const REQUEST_CONTENT: RequestContent;
     /// Whether a 2xx answer may come with an empty body (then decoded as
     /// JSON `null`, so the response type is an `Option`).
     const EMPTY_BODY_OK: bool;
@@ -32,6 +33,35 @@ pub trait Operation {
     /// The endpoint's table row.
     fn endpoint() -> &'static Endpoint {
         Self::ID.endpoint()
+    }
+
+    /// The parts of a [`RequestContent::MultipartFormData`] body, in the
+    /// description's property order (none for other operations).
+    fn form_parts(body: &Self::Body) -> Result<Vec<FormPart<'_>>, serde_json::Error> {
+        let _ = body;
+        Ok(Vec::new())
+    }
+}
+
+/// How an operation's request body goes on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RequestContent {
+    /// No body.
+    None,
+    /// `application/json`: the body type serialised.
+    Json,
+    /// `multipart/form-data`: the parts [`Operation::form_parts`] lists.
+    MultipartFormData,
+}
+
+impl RequestContent {
+    /// The media type of the description's `requestBody.content`.
+    pub fn media_type(self) -> Option<&'static str> {
+        match self {
+            RequestContent::None => None,
+            RequestContent::Json => Some("application/json"),
+            RequestContent::MultipartFormData => Some("multipart/form-data"),
+        }
     }
 }
 

@@ -10,7 +10,9 @@
 
 use hercle_models::ENDPOINTS;
 use hercle_models::catalog::{Endpoint, RenderError};
-use hercle_models::operation::{Operation, PathParams, QueryParams, decode_component};
+use hercle_models::operation::{
+    Operation, PathParams, QueryParams, RequestContent, decode_component,
+};
 use hercle_models::ops::{self, OperationId};
 use proptest::prelude::*;
 
@@ -28,7 +30,46 @@ fn operation_ids_match_the_endpoint_table() {
 #[test]
 fn descriptors_carry_the_table_facts() {
     let e = <ops::PlaceOtcOrder as Operation>::endpoint();
-    assert!(e.idempotent && <ops::PlaceOtcOrder as Operation>::HAS_BODY);
+    assert!(e.idempotent);
+    assert_eq!(
+        <ops::PlaceOtcOrder as Operation>::REQUEST_CONTENT,
+        RequestContent::Json
+    );
+    assert_eq!(
+        <ops::GetPairs as Operation>::REQUEST_CONTENT,
+        RequestContent::None
+    );
+    // The one multipart operation, and its parts in the description's order.
+    assert_eq!(
+        <ops::UploadEndUserDocument as Operation>::REQUEST_CONTENT,
+        RequestContent::MultipartFormData
+    );
+    let body = hercle_models::UploadEndUserDocumentRequest {
+        r#type: Some(hercle_models::DocumentType::IdentityVerification),
+        file: Some(hercle_models::FileUpload::new(
+            "id.png",
+            "image/png",
+            b"\x89PNG".to_vec(),
+        )),
+        ..Default::default()
+    };
+    let parts = <ops::UploadEndUserDocument as Operation>::form_parts(&body).unwrap();
+    let parts: Vec<_> = parts
+        .iter()
+        .map(|p| (p.name.as_ref(), p.filename, p.content_type, &*p.data))
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            ("type", None, None, &b"IDENTITY_VERIFICATION"[..]),
+            ("file", Some("id.png"), Some("image/png"), &b"\x89PNG"[..]),
+        ]
+    );
+    assert!(
+        <ops::PlaceOtcOrder as Operation>::form_parts(&Default::default())
+            .unwrap()
+            .is_empty()
+    );
     let e = <ops::GetTradesPaginated as Operation>::endpoint();
     assert_eq!(e.max_range_days, Some(7));
     // Quirk 17: the only operation whose 2xx may be empty.

@@ -16,6 +16,9 @@
 //!   (`Client-Id`) are generated once per logical call for the operations
 //!   that honour them and reused on every attempt.
 //! - Pagination as lazy streams ([`paging`]).
+//! - Bodies as the description says: JSON, or `multipart/form-data`
+//!   ([`multipart`]) for the document upload, whose file is a
+//!   [`FileUpload`](hercle_models::FileUpload).
 //! - Connect and request timeouts, pooled keep-alive connections, a body
 //!   size limit, gzip when the server sends it, one `tracing` span per call
 //!   (operation, path template, status, attempt, latency; no secrets, no
@@ -30,6 +33,7 @@
 
 mod error;
 mod generated;
+pub mod multipart;
 pub mod paging;
 pub mod retry;
 /// The shared TLS configuration (the `hercle-tls` crate).
@@ -42,7 +46,7 @@ pub use retry::{BudgetConfig, RetryPolicy};
 
 use bytes::Bytes;
 use hercle_models::catalog::{Endpoint, HttpMethod};
-use hercle_models::operation::{PathParams, QueryParams};
+use hercle_models::operation::{PathParams, QueryParams, RequestContent};
 use hercle_models::ops::OperationId;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{self, HeaderValue};
@@ -288,6 +292,7 @@ struct Prepared {
     method: hyper::Method,
     uri: hyper::Uri,
     body: Bytes,
+    content_type: HeaderValue,
     client_id: Option<HeaderValue>,
     safe_to_repeat: bool,
 }
@@ -368,7 +373,10 @@ impl Client {
         self.execute(
             id,
             options,
-            |client_id| self.prepare_parts(endpoint, id, &path, &query, body.clone(), client_id),
+            |client_id| {
+                let json = HeaderValue::from_static("application/json");
+                self.prepare_parts(endpoint, id, &path, &query, (body.clone(), json), client_id)
+            },
             // An empty success body stays empty: the caller sees what was sent.
             move |answer| interpret_raw(id, answer, false),
         )
@@ -424,15 +432,34 @@ impl Client {
             .map_err(|e| Error::build(Some(O::ID), e.to_string()))?;
         let mut query = Vec::new();
         input.query.pairs(&mut query);
-        let body = if O::HAS_BODY {
-            Bytes::from(
-                serde_json::to_vec(&input.body)
-                    .map_err(|e| Error::build(Some(O::ID), format!("body: {e}")))?,
-            )
-        } else {
-            Bytes::new()
+        let json = HeaderValue::from_static("application/json");
+        let (body, content_type) = match O::REQUEST_CONTENT {
+            RequestContent::None => (Bytes::new(), json),
+            RequestContent::Json => (
+                Bytes::from(
+                    serde_json::to_vec(&input.body)
+                        .map_err(|e| Error::build(Some(O::ID), format!("body: {e}")))?,
+                ),
+                json,
+            ),
+            RequestContent::MultipartFormData => {
+                let parts = O::form_parts(&input.body)
+                    .map_err(|e| Error::build(Some(O::ID), format!("body: {e}")))?;
+                let form = multipart::encode(&parts, multipart::os_random)
+                    .map_err(|e| Error::build(Some(O::ID), format!("body: {e}")))?;
+                let content_type = HeaderValue::from_str(&form.content_type)
+                    .map_err(|e| Error::build(Some(O::ID), format!("body: {e}")))?;
+                (Bytes::from(form.body), content_type)
+            }
         };
-        self.prepare_parts(endpoint, O::ID, &path, &query, body, client_id)
+        self.prepare_parts(
+            endpoint,
+            O::ID,
+            &path,
+            &query,
+            (body, content_type),
+            client_id,
+        )
     }
 
     fn prepare_parts(
@@ -441,7 +468,7 @@ impl Client {
         id: OperationId,
         path: &str,
         query: &[(&str, String)],
-        body: Bytes,
+        (body, content_type): (Bytes, HeaderValue),
         client_id: Option<&str>,
     ) -> Result<Prepared, Error> {
         let mut uri = String::with_capacity(128);
@@ -477,6 +504,7 @@ impl Client {
             method,
             uri,
             body,
+            content_type,
             client_id,
             safe_to_repeat,
         })
@@ -555,10 +583,7 @@ impl Client {
                 header::USER_AGENT,
                 HeaderValue::from_static(concat!("hercle-rs/", env!("CARGO_PKG_VERSION"))),
             )
-            .header(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
+            .header(header::CONTENT_TYPE, p.content_type.clone());
         if let Some(id) = &p.client_id {
             req = req.header("client-id", id.clone());
         }

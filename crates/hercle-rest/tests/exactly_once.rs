@@ -45,7 +45,7 @@ fn order(price_id: &str) -> Input<ops::PlaceOtcOrder> {
 }
 
 fn executed(t: &TradeExecution) {
-    assert_eq!(t.status, Some(OrderStatus::Executed), "{t:?}");
+    assert_eq!(t.status, OrderStatus::Executed, "{t:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -226,3 +226,115 @@ async fn decode_errors_name_the_json_path() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn quirk_15_custom_rfq_needs_every_field_and_amount_0_skips() {
+    let sb = sandbox(Config::default()).await;
+    let c = client(&sb, RetryPolicy::never());
+    // The docs' example omits expirationInSeconds: the server names it.
+    let e = c
+        .create_rfq_custom_expiration(body(
+            r#"{"pair":"BTCUSDT","side":"buy","size":0.1,"amount":0}"#,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.status(), e.param()),
+        (Some(400), Some("expirationInSeconds"))
+    );
+    // Every field sent, the unused amount as 0: a quote for the size.
+    let rfq = c
+        .create_rfq_custom_expiration(body(
+            r#"{"pair":"BTCUSDT","side":"buy","size":0.1,"amount":0,"expirationInSeconds":60}"#,
+        ))
+        .await
+        .unwrap();
+    assert!(!rfq.request_for_quote_id.is_empty());
+    assert!(rfq.expire_date_time.unwrap().get().is_some());
+}
+
+#[tokio::test]
+async fn quirk_32_instruments_are_opaque_and_pairs_go_without_separator() {
+    // Trades carry the instrument in any of the formats the sources show.
+    let trades = r#"[{"id":"1","instrument":"BTC/USDT","side":"buy","price":1},{"id":"2","instrument":"BTC-USD","side":"sell","price":2},{"id":"3","instrument":"BTCUSDT","side":"buy","price":3}]"#;
+    let (url, _) = canned(vec![answer(200, trades)]).await;
+    let got = canned_client(&url)
+        .get_trades_by_client_id(ops::GetTradesByClientIdPath {
+            trade_client_id: "t".into(),
+        })
+        .await
+        .unwrap();
+    let names: Vec<_> = got.iter().map(|t| t.instrument.as_str()).collect();
+    assert_eq!(names, ["BTC/USDT", "BTC-USD", "BTCUSDT"]);
+    // Pairs are sent without separator; a separated one is refused by name.
+    let sb = sandbox(Config::default()).await;
+    let c = client(&sb, RetryPolicy::never());
+    let price = |pair: &str| ops::GetPairPricePath {
+        pair: pair.into(),
+        size: d("0.5"),
+    };
+    assert_eq!(
+        c.get_pair_price(price("BTCUSDT")).await.unwrap().pair,
+        "BTCUSDT"
+    );
+    let e = c.get_pair_price(price("BTC/USDT")).await.unwrap_err();
+    assert_eq!((e.status(), e.param()), (Some(400), Some("pair")), "{e}");
+}
+
+#[tokio::test]
+async fn quirk_33_networks_match_case_insensitively_and_come_back_as_sent() {
+    let sb = sandbox(Config::default()).await;
+    let c = client(&sb, RetryPolicy::never());
+    c.whitelist_address(body(
+        r#"{"name":"cold","asset":"ETH","address":"0x000000000000000000000000000000000000dEaD","network":"Ethereum"}"#,
+    ))
+    .await
+    .unwrap();
+    // Postman's lower-case `ethereum` still reaches the whitelisted address.
+    let made = c
+        .withdraw(body(
+            r#"{"asset":"ETH","amount":0.5,"address":"0x000000000000000000000000000000000000dEaD","network":"ethereum"}"#,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(made.first().unwrap().amount, Some(d("0.5")));
+    let listed = c
+        .get_withdrawals(ops::GetWithdrawalsQuery {
+            network: Some("ETHEREUM".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+}
+
+#[test]
+fn quirk_35_presets_are_the_documented_hosts_not_postmans_dev_host() {
+    let c = Client::builder().api_key(KEY).build().unwrap();
+    assert_eq!(c.base_url(), "https://publicapi.hercle.financial");
+    let c = Client::builder().api_key(KEY).sandbox().build().unwrap();
+    assert_eq!(c.base_url(), "https://publicapi.sandbox.hercle.financial");
+    // Nothing falls back to the collection's host.
+    let c = Client::builder()
+        .api_key(KEY)
+        .from_vars(|_| None)
+        .build()
+        .unwrap();
+    assert!(!c.base_url().contains(".dev."));
+}
+
+#[tokio::test]
+async fn quirk_38_pair_limits_are_the_servers_data() {
+    let mut config = Config::default();
+    let mut pair = hercle_sandbox::PairConfig::new("BTCUSDT", "BTC", "USDT", d("26800"), 2);
+    pair.min_quote_size = d("15");
+    pair.max_size = d("7");
+    config.pairs = vec![pair];
+    let sb = sandbox(config).await;
+    let pairs = client(&sb, RetryPolicy::never()).get_pairs().await.unwrap();
+    assert_eq!(pairs.len(), 1);
+    assert_eq!(
+        (pairs[0].min_quote_size, pairs[0].max_size),
+        (Some(d("15")), Some(d("7")))
+    );
+}

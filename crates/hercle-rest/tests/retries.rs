@@ -19,6 +19,7 @@ use support::*;
 use tokio::time::Instant;
 
 const TRADE: &str = r#"{"tradeId":"t1","side":"buy","pair":"BTCUSDT","price":26800.5,"size":0.1,"notional":2680.05,"status":1}"#;
+const RFQ: &str = r#"{"requestForQuoteId":"r1","instrument":"BTCUSDT","side":"buy","size":0.1,"price":26800.5,"amount":0,"status":0}"#;
 const ORDER: &str = r#"{"priceId":"p1","side":"buy","slippage":1}"#;
 
 fn policy() -> RetryPolicy {
@@ -142,12 +143,7 @@ async fn a_post_without_idempotency_key_is_not_repeated_once_it_may_have_run() {
     assert!(seen.lock().unwrap()[0].2.is_none(), "no Client-Id sent");
 
     // 429 and 503 say it did not run: those are retried even so.
-    let (url, seen) = canned(vec![
-        answer(503, "{}"),
-        answer(429, "{}"),
-        answer(201, "{}"),
-    ])
-    .await;
+    let (url, seen) = canned(vec![answer(503, "{}"), answer(429, "{}"), answer(201, RFQ)]).await;
     let c = canned_client(&url, policy());
     c.create_rfq(body(r#"{"pair":"BTCUSDT","side":"buy","size":0.1}"#))
         .await

@@ -633,18 +633,17 @@ impl State {
             .account(key)
             .ledger
             .iter()
-            .find(|t| t.id.as_deref() == Some(id))
+            .find(|t| t.id == id)
             .cloned()
             .ok_or_else(|| ApiError::not_found("Transaction", id))?;
         let (kind, amount) = match tx.r#type {
-            Some(TransactionType::Deposit) => (LedgerTransactionType::Deposit, tx.amount),
-            Some(TransactionType::TradeFee) => (LedgerTransactionType::TradeFee, tx.amount),
-            Some(TransactionType::Withdrawal) => (LedgerTransactionType::Withdrawal, tx.amount),
-            Some(other) => (
+            TransactionType::Deposit => (LedgerTransactionType::Deposit, tx.amount),
+            TransactionType::TradeFee => (LedgerTransactionType::TradeFee, tx.amount),
+            TransactionType::Withdrawal => (LedgerTransactionType::Withdrawal, tx.amount),
+            other => (
                 LedgerTransactionType::Unknown(format!("{other:?}").to_uppercase()),
                 tx.amount,
             ),
-            None => (LedgerTransactionType::Unknown(String::new()), tx.amount),
         };
         let known = self.account(key).ledger_refs.get(id).cloned();
         let ref_id = match known {
@@ -658,14 +657,14 @@ impl State {
             }
         };
         Ok(LedgerTransaction {
-            id: tx.id,
+            id: Some(tx.id),
             ref_id: Some(ref_id),
             user_id: tx.user_id,
             r#type: Some(kind),
             status: Some(LedgerTransactionStatus::Confirmed),
             description: Some("Sandbox ledger entry".to_owned()),
-            asset: tx.asset,
-            amount,
+            asset: Some(tx.asset),
+            amount: Some(amount),
             // The account the money left; the sandbox's own bank account.
             debtor: Some(LedgerAccount::LedgerBankingAccount(LedgerBankingAccount {
                 bank_name: Some("Sandbox Bank".to_owned()),

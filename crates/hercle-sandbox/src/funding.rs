@@ -215,7 +215,7 @@ impl State {
         let ts = self.now_ts();
         let acct = self.account(key);
         let w = Withdrawal {
-            id: Some(id),
+            id,
             client_id: Some(client_id.to_owned()),
             user_id: Some(acct.user_id.clone()),
             destination: Some(address),
@@ -242,7 +242,7 @@ impl State {
         acct.withdrawals.push((w.clone(), Instant::now()));
         let data = event_data(
             None,
-            w.id.as_deref(),
+            Some(w.id.as_str()),
             vec![
                 ("Status", json("CREATED")),
                 ("Amount", money(amount)),
@@ -277,7 +277,7 @@ impl State {
                 let previous = w.status.as_ref().map_or("", WithdrawalStatus::as_str);
                 changes.push(event_data(
                     Some((previous, status.as_str())),
-                    w.id.as_deref(),
+                    Some(w.id.as_str()),
                     vec![
                         ("Asset", json(&w.asset)),
                         ("Amount", w.amount.and_then(money)),

@@ -704,27 +704,24 @@ mod tests {
             e.data.unwrap().decode_owned().unwrap()
         };
         let q = quote(&shared);
-        assert_eq!(
-            order(&shared, q.id.as_deref().unwrap(), "1").status,
-            Some(OrderStatus::Executed)
-        );
+        assert_eq!(order(&shared, &q.id, "1").status, OrderStatus::Executed);
 
         let q = quote(&shared);
         tokio::time::advance(Duration::from_secs(11)).await;
-        let t = order(&shared, q.id.as_deref().unwrap(), "1");
+        let t = order(&shared, &q.id, "1");
         assert_eq!(
             (t.status, t.status_error.as_deref()),
-            (Some(OrderStatus::Cancelled), Some("Price expired"))
+            (OrderStatus::Cancelled, Some("Price expired"))
         );
 
         // Within the TTL, but the market moved (seeded walk, 5 ticks): a zero
         // slippage tolerance rejects, a wide one executes at the quoted price.
         let q = quote(&shared);
         tokio::time::advance(Duration::from_secs(5)).await;
-        let t = order(&shared, q.id.as_deref().unwrap(), "0");
+        let t = order(&shared, &q.id, "0");
         assert_eq!(t.status_error.as_deref(), Some("Slippage exceeded"));
-        let t = order(&shared, q.id.as_deref().unwrap(), "50");
-        assert_eq!((t.status, t.price), (Some(OrderStatus::Executed), q.price));
+        let t = order(&shared, &q.id, "50");
+        assert_eq!((t.status, t.price), (OrderStatus::Executed, Some(q.price)));
     }
 
     #[tokio::test(start_paused = true)]
@@ -736,7 +733,7 @@ mod tests {
             &[r#""r""#, r#""ETHUSDT""#, r#""sell""#, "1.5", "0"],
         ));
         let rfq: Rfq = e.data.unwrap().decode_owned().unwrap();
-        let id = format!("\"{}\"", rfq.request_for_quote_id.unwrap());
+        let id = format!("\"{}\"", rfq.request_for_quote_id);
         tokio::time::advance(Duration::from_secs(16)).await;
         let e = reply(call(&shared, "AcceptRequestForQuote", &[r#""r""#, &id]));
         let t: TradeExecution = e.data.unwrap().decode_owned().unwrap();

@@ -62,7 +62,7 @@ impl Market {
         self.walks
             .iter()
             .map(|w| Pair {
-                name: Some(w.config.name.clone()),
+                name: w.config.name.clone(),
                 asset: Some(w.config.base.clone()),
                 currency: Some(w.config.quote.clone()),
                 min_size: Some(w.config.min_size),
@@ -202,10 +202,10 @@ impl Market {
         };
         let id = self.remember(&c.name, size, buy, sell, None);
         Ok(PairSize {
-            id: Some(id),
-            pair: Some(c.name),
-            price: Some(price),
-            size: Some(size),
+            id,
+            pair: c.name,
+            price,
+            size,
             timestamp: Some(Timestamp::from(clock.now())),
             ..Default::default()
         })

@@ -399,7 +399,7 @@ fn dispatch(
                     all.retain(|w| {
                         let have = match field {
                             "clientId" => w.client_id.as_deref(),
-                            "withdrawalId" => w.id.as_deref(),
+                            "withdrawalId" => Some(w.id.as_str()),
                             "network" => w.network.as_deref(),
                             "asset" => w.asset.as_deref(),
                             _ => w.destination.as_deref(),

@@ -167,16 +167,16 @@ impl State {
         let seq = acct.sequence;
         let user = acct.user_id.clone();
         acct.ledger.push(Transaction {
-            id: Some(id),
+            id,
             user_id: Some(user),
             sequence: Some(seq),
-            r#type: Some(kind),
-            asset: Some(asset.to_owned()),
-            amount: Some(amount),
+            r#type: kind,
+            asset: asset.to_owned(),
+            amount,
             timestamp: Some(ts),
             ..Default::default()
         });
-        let id = acct.ledger.last().and_then(|t| t.id.clone());
+        let id = acct.ledger.last().map(|t| t.id.clone());
         let data = event_data(
             None,
             id.as_deref(),
@@ -232,9 +232,9 @@ impl State {
             total_current += b.allocated * rate;
             total_max += (b.available + b.allocated) * rate;
             assets.push(BalanceAsset {
-                name: Some(name),
-                available: Some(b.available),
-                allocated: Some(b.allocated),
+                name,
+                available: b.available,
+                allocated: b.allocated,
                 current_exposure: Some(b.allocated),
                 max_exposure: Some(b.available + b.allocated),
                 ..Default::default()

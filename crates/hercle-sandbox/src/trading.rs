@@ -26,7 +26,7 @@ fn rejected(pair: &str, side: &Side, reason: &str, ts: Timestamp, id: String) ->
         trade_id: Some(id),
         side: Some(side.clone()),
         pair: Some(pair.to_owned()),
-        status: Some(OrderStatus::Cancelled),
+        status: OrderStatus::Cancelled,
         status_error: Some(reason.to_owned()),
         timestamp: Some(ts),
         ..Default::default()
@@ -97,13 +97,13 @@ impl State {
         };
         let user = self.account(key).user_id.clone();
         self.account(key).orders.push(Order {
-            order_id: Some(trade_id),
+            order_id: trade_id,
             client_id: Some(client_id.to_owned()),
             user_id: Some(user),
-            instrument: Some(pair.name.clone()),
+            instrument: pair.name.clone(),
             base: Some(pair.base.clone()),
             quote: Some(pair.quote.clone()),
-            side: Some(side),
+            side,
             order_type: Some(OrderType::FillOrKill),
             price: Some(price),
             executed_price: Some(price),
@@ -149,13 +149,13 @@ impl State {
         let user = self.account(key).user_id.clone();
         let email = self.account(key).email.clone();
         self.account(key).trades.push(Trade {
-            id: Some(id.to_owned()),
+            id: id.to_owned(),
             user_id: Some(user),
             email: Some(email),
             client_id: Some(client_id.to_owned()),
-            instrument: Some(pair.name.clone()),
-            side: Some(side.clone()),
-            price: Some(price),
+            instrument: pair.name.clone(),
+            side: side.clone(),
+            price,
             quantity_filled: Some(size),
             timestamp: Some(ts.clone()),
             ..Default::default()
@@ -167,7 +167,7 @@ impl State {
             price: Some(price),
             size: Some(size),
             notional: Some(notional),
-            status: Some(OrderStatus::Executed),
+            status: OrderStatus::Executed,
             base_currency: Some(pair.base.clone()),
             quote_currency: Some(pair.quote.clone()),
             timestamp: Some(ts),
@@ -190,11 +190,11 @@ impl State {
         let ts = self.now_ts();
         let user = self.account(key).user_id.clone();
         self.account(key).orders.push(Order {
-            order_id: Some(id.clone()),
+            order_id: id.clone(),
             client_id: Some(client_id.to_owned()),
             user_id: Some(user),
-            instrument: Some(pair.to_owned()),
-            side: Some(side.clone()),
+            instrument: pair.to_owned(),
+            side: side.clone(),
             order_type: Some(OrderType::FillOrKill),
             quantity_filled: Some(Decimal::ZERO),
             order_status: Some(OrderStatus::Cancelled),
@@ -288,24 +288,24 @@ impl State {
         };
         let quote = self.market.quote(&cfg.name, size, &self.clock)?;
         let price = if side == Side::Buy {
-            Some(quote.buy_price)
+            quote.buy_price
         } else {
-            quote.sell_price
+            quote.sell_price.unwrap_or_default()
         };
         let now = self.now();
         let id = self.new_id();
         let user = self.account(key).user_id.clone();
         let rfq = Rfq {
-            request_for_quote_id: Some(id),
+            request_for_quote_id: id,
             user_id: Some(user),
-            instrument: Some(cfg.name.clone()),
+            instrument: cfg.name.clone(),
             base_currency: Some(cfg.base.clone()),
             quote_currency: Some(cfg.quote.clone()),
-            side: Some(side),
-            size: Some(size),
+            side,
+            size,
             price,
-            amount: Some(price.unwrap_or_default() * size),
-            status: Some(RfqStatus::Created),
+            amount: price * size,
+            status: RfqStatus::Created,
             request_date_time: Some(Timestamp::from(now)),
             expire_date_time: Some(Timestamp::from(now + ttl)),
             ..Default::default()
@@ -328,15 +328,15 @@ impl State {
             .account(key)
             .rfqs
             .iter()
-            .find(|(r, _)| r.request_for_quote_id.as_deref() == Some(rfq_id.as_str()))
+            .find(|(r, _)| r.request_for_quote_id == rfq_id)
             .cloned();
         let Some((rfq, expires)) = found else {
             return Err(ApiError::not_found("RFQ", &rfq_id));
         };
-        let side = rfq.side.clone().unwrap_or(Side::Buy);
-        let pair = rfq.instrument.clone().unwrap_or_default();
+        let side = rfq.side.clone();
+        let pair = rfq.instrument.clone();
         let id = self.new_id();
-        if rfq.status != Some(RfqStatus::Created) {
+        if rfq.status != RfqStatus::Created {
             return Ok(self.record_rejection(
                 key,
                 client_id,
@@ -359,7 +359,7 @@ impl State {
             ));
         }
         let cfg = self.market.pair(&pair)?.clone();
-        let (price, size) = (rfq.price.unwrap_or_default(), rfq.size.unwrap_or_default());
+        let (price, size) = (rfq.price, rfq.size);
         let execution = match self.fill(key, client_id, &cfg, &side, price, size, &id) {
             Ok(e) => e,
             Err(reason) => {
@@ -378,9 +378,9 @@ impl State {
             .account(key)
             .rfqs
             .iter_mut()
-            .find(|(r, _)| r.request_for_quote_id.as_deref() == Some(rfq_id.as_str()))
+            .find(|(r, _)| r.request_for_quote_id == rfq_id)
         {
-            r.status = Some(RfqStatus::Executed);
+            r.status = RfqStatus::Executed;
         }
         Ok(execution)
     }

@@ -1363,7 +1363,7 @@ async fn every_hub_method_reports_its_documented_errors() {
         Some("execution.order.executed")
     );
     let t: hercle_models::TradeExecution = decode_str(&e.data).unwrap();
-    assert_eq!(t.status, Some(hercle_models::OrderStatus::Cancelled));
+    assert_eq!(t.status, hercle_models::OrderStatus::Cancelled);
     assert!(t.status_error.is_some_and(|s| !s.is_empty()));
 }
 

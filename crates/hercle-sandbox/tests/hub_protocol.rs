@@ -218,10 +218,7 @@ async fn get_pairs_in_both_argument_shapes() {
         let expected_cid = if id == "1" { "cid-array" } else { "cid-spread" };
         assert_eq!(env["clientId"], expected_cid);
         let pairs: Vec<Pair> = hercle_models::decode_str(env["data"].as_str().unwrap()).unwrap();
-        assert!(
-            pairs.iter().any(|p| p.name.as_deref() == Some("BTCUSDT")),
-            "{pairs:?}"
-        );
+        assert!(pairs.iter().any(|p| p.name == "BTCUSDT"), "{pairs:?}");
     }
     // Non-blocking call: the event comes, no Completion.
     hub.invoke(None, "getpairs", &json!([["quiet"]])).await;
@@ -403,7 +400,7 @@ async fn order_from_a_streamed_price() {
     assert_eq!(env["subject"], "execution.order.executed", "{env}");
     assert_eq!(env["clientId"], "order-1");
     let trade: TradeExecution = hercle_models::decode_str(env["data"].as_str().unwrap()).unwrap();
-    assert_eq!(trade.status, Some(OrderStatus::Executed));
+    assert_eq!(trade.status, OrderStatus::Executed);
 }
 
 /// Keep-alive and client timeout, on a frozen clock moved by hand.

@@ -102,8 +102,8 @@ fn balance(b: &GetBalancesResponse, asset: &str) -> Decimal {
     let assets = b.first().unwrap().assets.as_ref().unwrap();
     assets
         .iter()
-        .find(|a| a.name.as_deref() == Some(asset))
-        .and_then(|a| a.available)
+        .find(|a| a.name == asset)
+        .map(|a| a.available)
         .unwrap_or_default()
 }
 
@@ -207,7 +207,7 @@ async fn every_endpoint_is_served() {
 async fn price_order_balances_and_lookups() {
     let api = Api::new(Config::default()).await;
     let pairs: GetPairsResponse = api.call("GET", "/api/v1/pairs", None).await.json();
-    assert!(pairs.iter().any(|p| p.name.as_deref() == Some("BTCUSDT")));
+    assert!(pairs.iter().any(|p| p.name == "BTCUSDT"));
     let before: GetBalancesResponse = api.call("GET", "/api/v1/user/balances", None).await.json();
 
     let quote: PriceQuote = api
@@ -230,7 +230,7 @@ async fn price_order_balances_and_lookups() {
         .await;
     assert_eq!(r.status, 201);
     let trade: TradeExecution = r.json();
-    assert_eq!(trade.status, Some(OrderStatus::Executed), "{trade:?}");
+    assert_eq!(trade.status, OrderStatus::Executed, "{trade:?}");
     assert_eq!(trade.price, Some(buy));
     assert_eq!(trade.notional, Some(buy * d("0.5")));
 
@@ -265,7 +265,7 @@ async fn price_order_balances_and_lookups() {
         .json();
     assert_eq!(
         txs.iter()
-            .filter(|t| t.r#type == Some(TransactionType::Trade))
+            .filter(|t| t.r#type == TransactionType::Trade)
             .count(),
         2
     );
@@ -283,7 +283,7 @@ async fn unknown_price_id_is_a_201_with_a_rejected_trade() {
         .await;
     assert_eq!(r.status, 201);
     let t: TradeExecution = r.json();
-    assert_eq!(t.status, Some(OrderStatus::Cancelled));
+    assert_eq!(t.status, OrderStatus::Cancelled);
     assert_eq!(t.status_error.as_deref(), Some("Price not found"));
 }
 

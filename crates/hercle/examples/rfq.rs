@@ -22,7 +22,7 @@ pub async fn run(client: &hercle::Client) -> Result<(), Error> {
             ..Default::default()
         })
         .await?;
-    let id = rfq.request_for_quote_id.clone().ok_or("no RFQ id")?;
+    let id = rfq.request_for_quote_id.clone();
     println!("rfq {id}: price {:?}", rfq.price);
     let accepted = rest
         .accept_rfq(AcceptRfqRequest {

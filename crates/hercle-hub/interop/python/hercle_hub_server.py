@@ -21,7 +21,7 @@ PAIRS = (
     '[{"name":"BTCUSDT","asset":"BTC","currency":"USDT","minSize":0.0001,'
     '"maxSize":100,"minQuoteSize":1,"maxQuoteSize":1000000}]'
 )
-BALANCES = '{"userId":"u1","sequence":1,"assets":[{"asset":"BTC","available":10.123456789012345678,"total":10.123456789012345678}]}'
+BALANCES = '{"userId":"u1","sequence":1,"assets":[{"name":"BTC","available":10.123456789012345678,"allocated":0}]}'
 
 _streams = {}
 

@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]
@@ -17,12 +17,12 @@ use std::fmt;
 /// `BalanceAsset` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct BalanceAsset {
-    /// `name`
-    pub name: Option<String>,
-    /// `available`
-    pub available: Option<Decimal>,
-    /// `allocated`
-    pub allocated: Option<Decimal>,
+    /// `name`, required
+    pub name: String,
+    /// `available`, required
+    pub available: Decimal,
+    /// `allocated`, required
+    pub allocated: Decimal,
     /// `currentExposure`: docs/hub only
     pub current_exposure: Option<Decimal>,
     /// `maxExposure`: docs/hub only
@@ -44,11 +44,23 @@ impl<'de> Deserialize<'de> for BalanceAsset {
                 mut map: A,
             ) -> Result<BalanceAsset, A::Error> {
                 let mut out = BalanceAsset::default();
+                let mut has_name = false;
+                let mut has_available = false;
+                let mut has_allocated = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "name" => out.name = map.next_value()?,
-                        "available" => out.available = opt_decimal(&mut map)?,
-                        "allocated" => out.allocated = opt_decimal(&mut map)?,
+                        "name" => {
+                            out.name = map.next_value()?;
+                            has_name = true;
+                        }
+                        "available" => {
+                            out.available = map.next_value::<ExactDecimal>()?.0;
+                            has_available = true;
+                        }
+                        "allocated" => {
+                            out.allocated = map.next_value::<ExactDecimal>()?.0;
+                            has_allocated = true;
+                        }
                         "currentExposure" => out.current_exposure = opt_decimal(&mut map)?,
                         "maxExposure" => out.max_exposure = opt_decimal(&mut map)?,
                         _ => {
@@ -56,6 +68,15 @@ impl<'de> Deserialize<'de> for BalanceAsset {
                             out.extra.insert(key.into_owned(), value);
                         }
                     }
+                }
+                if !has_name {
+                    return Err(de::Error::missing_field("name"));
+                }
+                if !has_available {
+                    return Err(de::Error::missing_field("available"));
+                }
+                if !has_allocated {
+                    return Err(de::Error::missing_field("allocated"));
                 }
                 Ok(out)
             }
@@ -67,13 +88,16 @@ impl<'de> Deserialize<'de> for BalanceAsset {
 impl Serialize for BalanceAsset {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.name {
+        {
+            let v = &self.name;
             map.serialize_entry("name", v)?;
         }
-        if let Some(v) = &self.available {
+        {
+            let v = &self.available;
             map.serialize_entry("available", &DecimalRef(v))?;
         }
-        if let Some(v) = &self.allocated {
+        {
+            let v = &self.allocated;
             map.serialize_entry("allocated", &DecimalRef(v))?;
         }
         if let Some(v) = &self.current_exposure {
@@ -178,18 +202,18 @@ impl Serialize for Balances {
 /// `Trade` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Trade {
-    /// `id`
-    pub id: Option<String>,
+    /// `id`, required
+    pub id: String,
     /// `userId`
     pub user_id: Option<String>,
     /// `clientId`
     pub client_id: Option<String>,
-    /// `instrument`
-    pub instrument: Option<String>,
-    /// `side`
-    pub side: Option<Side>,
-    /// `price`
-    pub price: Option<Decimal>,
+    /// `instrument`, required
+    pub instrument: String,
+    /// `side`, required
+    pub side: Side,
+    /// `price`, required
+    pub price: Decimal,
     /// `quantityFilled`
     pub quantity_filled: Option<Decimal>,
     /// `timestamp`
@@ -210,14 +234,30 @@ impl<'de> Deserialize<'de> for Trade {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Trade, A::Error> {
                 let mut out = Trade::default();
+                let mut has_id = false;
+                let mut has_instrument = false;
+                let mut has_side = false;
+                let mut has_price = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "id" => out.id = map.next_value()?,
+                        "id" => {
+                            out.id = map.next_value()?;
+                            has_id = true;
+                        }
                         "userId" => out.user_id = map.next_value()?,
                         "clientId" => out.client_id = map.next_value()?,
-                        "instrument" => out.instrument = map.next_value()?,
-                        "side" => out.side = map.next_value()?,
-                        "price" => out.price = opt_decimal(&mut map)?,
+                        "instrument" => {
+                            out.instrument = map.next_value()?;
+                            has_instrument = true;
+                        }
+                        "side" => {
+                            out.side = map.next_value()?;
+                            has_side = true;
+                        }
+                        "price" => {
+                            out.price = map.next_value::<ExactDecimal>()?.0;
+                            has_price = true;
+                        }
                         "quantityFilled" => out.quantity_filled = opt_decimal(&mut map)?,
                         "timestamp" => out.timestamp = map.next_value()?,
                         "email" => out.email = map.next_value()?,
@@ -226,6 +266,18 @@ impl<'de> Deserialize<'de> for Trade {
                             out.extra.insert(key.into_owned(), value);
                         }
                     }
+                }
+                if !has_id {
+                    return Err(de::Error::missing_field("id"));
+                }
+                if !has_instrument {
+                    return Err(de::Error::missing_field("instrument"));
+                }
+                if !has_side {
+                    return Err(de::Error::missing_field("side"));
+                }
+                if !has_price {
+                    return Err(de::Error::missing_field("price"));
                 }
                 Ok(out)
             }
@@ -237,7 +289,8 @@ impl<'de> Deserialize<'de> for Trade {
 impl Serialize for Trade {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.id {
+        {
+            let v = &self.id;
             map.serialize_entry("id", v)?;
         }
         if let Some(v) = &self.user_id {
@@ -246,13 +299,16 @@ impl Serialize for Trade {
         if let Some(v) = &self.client_id {
             map.serialize_entry("clientId", v)?;
         }
-        if let Some(v) = &self.instrument {
+        {
+            let v = &self.instrument;
             map.serialize_entry("instrument", v)?;
         }
-        if let Some(v) = &self.side {
+        {
+            let v = &self.side;
             map.serialize_entry("side", v)?;
         }
-        if let Some(v) = &self.price {
+        {
+            let v = &self.price;
             map.serialize_entry("price", &DecimalRef(v))?;
         }
         if let Some(v) = &self.quantity_filled {
@@ -274,18 +330,18 @@ impl Serialize for Trade {
 /// `Transaction` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Transaction {
-    /// `id`
-    pub id: Option<String>,
+    /// `id`, required
+    pub id: String,
     /// `userId`
     pub user_id: Option<String>,
     /// `sequence`
     pub sequence: Option<i64>,
-    /// `type`
-    pub r#type: Option<TransactionType>,
-    /// `asset`
-    pub asset: Option<String>,
-    /// `amount`
-    pub amount: Option<Decimal>,
+    /// `type`, required
+    pub r#type: TransactionType,
+    /// `asset`, required
+    pub asset: String,
+    /// `amount`, required
+    pub amount: Decimal,
     /// `timestamp`
     pub timestamp: Option<Timestamp>,
     /// Fields this version does not know, kept as received and written back.
@@ -302,20 +358,48 @@ impl<'de> Deserialize<'de> for Transaction {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Transaction, A::Error> {
                 let mut out = Transaction::default();
+                let mut has_id = false;
+                let mut has_type = false;
+                let mut has_asset = false;
+                let mut has_amount = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "id" => out.id = map.next_value()?,
+                        "id" => {
+                            out.id = map.next_value()?;
+                            has_id = true;
+                        }
                         "userId" => out.user_id = map.next_value()?,
                         "sequence" => out.sequence = opt_int(&mut map)?,
-                        "type" => out.r#type = map.next_value()?,
-                        "asset" => out.asset = map.next_value()?,
-                        "amount" => out.amount = opt_decimal(&mut map)?,
+                        "type" => {
+                            out.r#type = map.next_value()?;
+                            has_type = true;
+                        }
+                        "asset" => {
+                            out.asset = map.next_value()?;
+                            has_asset = true;
+                        }
+                        "amount" => {
+                            out.amount = map.next_value::<ExactDecimal>()?.0;
+                            has_amount = true;
+                        }
                         "timestamp" => out.timestamp = map.next_value()?,
                         _ => {
                             let value = map.next_value()?;
                             out.extra.insert(key.into_owned(), value);
                         }
                     }
+                }
+                if !has_id {
+                    return Err(de::Error::missing_field("id"));
+                }
+                if !has_type {
+                    return Err(de::Error::missing_field("type"));
+                }
+                if !has_asset {
+                    return Err(de::Error::missing_field("asset"));
+                }
+                if !has_amount {
+                    return Err(de::Error::missing_field("amount"));
                 }
                 Ok(out)
             }
@@ -327,7 +411,8 @@ impl<'de> Deserialize<'de> for Transaction {
 impl Serialize for Transaction {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.id {
+        {
+            let v = &self.id;
             map.serialize_entry("id", v)?;
         }
         if let Some(v) = &self.user_id {
@@ -336,13 +421,16 @@ impl Serialize for Transaction {
         if let Some(v) = &self.sequence {
             map.serialize_entry("sequence", v)?;
         }
-        if let Some(v) = &self.r#type {
+        {
+            let v = &self.r#type;
             map.serialize_entry("type", v)?;
         }
-        if let Some(v) = &self.asset {
+        {
+            let v = &self.asset;
             map.serialize_entry("asset", v)?;
         }
-        if let Some(v) = &self.amount {
+        {
+            let v = &self.amount;
             map.serialize_entry("amount", &DecimalRef(v))?;
         }
         if let Some(v) = &self.timestamp {
@@ -383,6 +471,13 @@ pub enum TransactionType {
     WithdrawalFeeRefund,
     /// A value this version does not know, exactly as received.
     Unknown(i64),
+}
+
+impl Default for TransactionType {
+    /// `Unknown` with no value (code -1): not any documented value.
+    fn default() -> Self {
+        TransactionType::Unknown(-1)
+    }
 }
 
 impl TransactionType {

@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]
@@ -286,6 +286,13 @@ pub enum BusinessSector {
     Unknown(String),
 }
 
+impl Default for BusinessSector {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        BusinessSector::Unknown(String::new())
+    }
+}
+
 impl BusinessSector {
     /// Every documented value.
     pub const KNOWN: &'static [BusinessSector] = &[
@@ -347,6 +354,13 @@ pub enum BusinessType {
     SoleTrader,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for BusinessType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        BusinessType::Unknown(String::new())
+    }
 }
 
 impl BusinessType {
@@ -708,6 +722,13 @@ pub enum DocumentType {
     Unknown(String),
 }
 
+impl Default for DocumentType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        DocumentType::Unknown(String::new())
+    }
+}
+
 impl DocumentType {
     /// Every documented value.
     pub const KNOWN: &'static [DocumentType] = &[DocumentType::IdentityVerification];
@@ -911,6 +932,13 @@ pub enum EndUserRegistrationStatus {
     Rejected,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for EndUserRegistrationStatus {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        EndUserRegistrationStatus::Unknown(String::new())
+    }
 }
 
 impl EndUserRegistrationStatus {
@@ -1391,6 +1419,13 @@ pub enum LedgerTransactionStatus {
     Unknown(String),
 }
 
+impl Default for LedgerTransactionStatus {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        LedgerTransactionStatus::Unknown(String::new())
+    }
+}
+
 impl LedgerTransactionStatus {
     /// Every documented value.
     pub const KNOWN: &'static [LedgerTransactionStatus] = &[
@@ -1456,6 +1491,13 @@ pub enum LedgerTransactionType {
     TradeFee,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for LedgerTransactionType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        LedgerTransactionType::Unknown(String::new())
+    }
 }
 
 impl LedgerTransactionType {
@@ -1833,6 +1875,13 @@ pub enum PayeeAddressStatus {
     Unknown(i64),
 }
 
+impl Default for PayeeAddressStatus {
+    /// `Unknown` with no value (code -1): not any documented value.
+    fn default() -> Self {
+        PayeeAddressStatus::Unknown(-1)
+    }
+}
+
 impl PayeeAddressStatus {
     /// Every documented value.
     pub const KNOWN: &'static [PayeeAddressStatus] = &[
@@ -1943,6 +1992,13 @@ pub enum PayeeType {
     Company,
     /// A value this version does not know, exactly as received.
     Unknown(i64),
+}
+
+impl Default for PayeeType {
+    /// `Unknown` with no value (code -1): not any documented value.
+    fn default() -> Self {
+        PayeeType::Unknown(-1)
+    }
 }
 
 impl PayeeType {
@@ -2408,6 +2464,13 @@ pub enum SimulatePayinFromType {
     Unknown(String),
 }
 
+impl Default for SimulatePayinFromType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        SimulatePayinFromType::Unknown(String::new())
+    }
+}
+
 impl SimulatePayinFromType {
     /// Every documented value.
     pub const KNOWN: &'static [SimulatePayinFromType] = &[SimulatePayinFromType::Person];
@@ -2461,6 +2524,13 @@ pub enum SimulatePayinPaymentScheme {
     Chaps,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for SimulatePayinPaymentScheme {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        SimulatePayinPaymentScheme::Unknown(String::new())
+    }
 }
 
 impl SimulatePayinPaymentScheme {
@@ -3001,6 +3071,13 @@ pub enum TransferStatus {
     Unknown(String),
 }
 
+impl Default for TransferStatus {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        TransferStatus::Unknown(String::new())
+    }
+}
+
 impl TransferStatus {
     /// Every documented value.
     pub const KNOWN: &'static [TransferStatus] = &[
@@ -3056,7 +3133,7 @@ pub struct UploadEndUserDocumentRequest {
     /// `description`: (optional)
     pub description: Option<String>,
     /// `file`, required
-    pub file: Option<String>,
+    pub file: Option<FileUpload>,
     /// Fields this version does not know, kept as received and written back.
     pub extra: BTreeMap<String, RawJson>,
 }

@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]
@@ -529,6 +529,13 @@ pub enum RefAccountType {
     Unknown(String),
 }
 
+impl Default for RefAccountType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        RefAccountType::Unknown(String::new())
+    }
+}
+
 impl RefAccountType {
     /// Every documented value.
     pub const KNOWN: &'static [RefAccountType] = &[
@@ -696,6 +703,13 @@ pub enum RoutingCodeType {
     Aba,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for RoutingCodeType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        RoutingCodeType::Unknown(String::new())
+    }
 }
 
 impl RoutingCodeType {
@@ -1037,6 +1051,13 @@ pub enum WhitelistedAddressStatus {
     Unknown(i64),
 }
 
+impl Default for WhitelistedAddressStatus {
+    /// `Unknown` with no value (code -1): not any documented value.
+    fn default() -> Self {
+        WhitelistedAddressStatus::Unknown(-1)
+    }
+}
+
 impl WhitelistedAddressStatus {
     /// Every documented value.
     pub const KNOWN: &'static [WhitelistedAddressStatus] = &[
@@ -1234,8 +1255,8 @@ impl Serialize for WithdrawWithAddressParamsRequest {
 /// `Withdrawal` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Withdrawal {
-    /// `id`
-    pub id: Option<String>,
+    /// `id`, required
+    pub id: String,
     /// `clientId`
     pub client_id: Option<String>,
     /// `userId`
@@ -1282,9 +1303,13 @@ impl<'de> Deserialize<'de> for Withdrawal {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Withdrawal, A::Error> {
                 let mut out = Withdrawal::default();
+                let mut has_id = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "id" => out.id = map.next_value()?,
+                        "id" => {
+                            out.id = map.next_value()?;
+                            has_id = true;
+                        }
                         "clientId" => out.client_id = map.next_value()?,
                         "userId" => out.user_id = map.next_value()?,
                         "name" => out.name = map.next_value()?,
@@ -1307,6 +1332,9 @@ impl<'de> Deserialize<'de> for Withdrawal {
                         }
                     }
                 }
+                if !has_id {
+                    return Err(de::Error::missing_field("id"));
+                }
                 Ok(out)
             }
         }
@@ -1317,7 +1345,8 @@ impl<'de> Deserialize<'de> for Withdrawal {
 impl Serialize for Withdrawal {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.id {
+        {
+            let v = &self.id;
             map.serialize_entry("id", v)?;
         }
         if let Some(v) = &self.client_id {
@@ -1389,6 +1418,13 @@ pub enum WithdrawalStatus {
     Confirmed,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for WithdrawalStatus {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        WithdrawalStatus::Unknown(String::new())
+    }
 }
 
 impl WithdrawalStatus {

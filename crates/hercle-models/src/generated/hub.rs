@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]
@@ -26,6 +26,13 @@ pub enum HubChannel {
     Subscriptions,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for HubChannel {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        HubChannel::Unknown(String::new())
+    }
 }
 
 impl HubChannel {
@@ -158,6 +165,13 @@ pub enum HubMessageType {
     Message,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for HubMessageType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        HubMessageType::Unknown(String::new())
+    }
 }
 
 impl HubMessageType {

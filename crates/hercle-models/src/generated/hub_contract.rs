@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]

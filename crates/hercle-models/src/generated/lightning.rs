@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]
@@ -26,6 +26,13 @@ pub enum BitcoinNetwork {
     Testnet,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for BitcoinNetwork {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        BitcoinNetwork::Unknown(String::new())
+    }
 }
 
 impl BitcoinNetwork {
@@ -519,6 +526,13 @@ pub enum LightningInvoiceStatus {
     Unknown(String),
 }
 
+impl Default for LightningInvoiceStatus {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        LightningInvoiceStatus::Unknown(String::new())
+    }
+}
+
 impl LightningInvoiceStatus {
     /// Every documented value.
     pub const KNOWN: &'static [LightningInvoiceStatus] =
@@ -660,6 +674,13 @@ pub enum LightningWithdrawalStatus {
     Pending,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for LightningWithdrawalStatus {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        LightningWithdrawalStatus::Unknown(String::new())
+    }
 }
 
 impl LightningWithdrawalStatus {

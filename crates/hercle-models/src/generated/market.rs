@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]
@@ -17,8 +17,8 @@ use std::fmt;
 /// `Pair` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Pair {
-    /// `name`
-    pub name: Option<String>,
+    /// `name`, required
+    pub name: String,
     /// `asset`
     pub asset: Option<String>,
     /// `currency`
@@ -45,9 +45,13 @@ impl<'de> Deserialize<'de> for Pair {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Pair, A::Error> {
                 let mut out = Pair::default();
+                let mut has_name = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "name" => out.name = map.next_value()?,
+                        "name" => {
+                            out.name = map.next_value()?;
+                            has_name = true;
+                        }
                         "asset" => out.asset = map.next_value()?,
                         "currency" => out.currency = map.next_value()?,
                         "minSize" => out.min_size = opt_decimal(&mut map)?,
@@ -60,6 +64,9 @@ impl<'de> Deserialize<'de> for Pair {
                         }
                     }
                 }
+                if !has_name {
+                    return Err(de::Error::missing_field("name"));
+                }
                 Ok(out)
             }
         }
@@ -70,7 +77,8 @@ impl<'de> Deserialize<'de> for Pair {
 impl Serialize for Pair {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.name {
+        {
+            let v = &self.name;
             map.serialize_entry("name", v)?;
         }
         if let Some(v) = &self.asset {
@@ -101,14 +109,14 @@ impl Serialize for Pair {
 /// `PairSize` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PairSize {
-    /// `id`
-    pub id: Option<String>,
-    /// `pair`
-    pub pair: Option<String>,
-    /// `price`
-    pub price: Option<Decimal>,
-    /// `size`
-    pub size: Option<Decimal>,
+    /// `id`, required
+    pub id: String,
+    /// `pair`, required
+    pub pair: String,
+    /// `price`, required
+    pub price: Decimal,
+    /// `size`, required
+    pub size: Decimal,
     /// `timestamp` (also read from `timeStamp`): docs use 'timeStamp', Postman and the hub 'timestamp' (quirks 1, 2)
     pub timestamp: Option<Timestamp>,
     /// Fields this version does not know, kept as received and written back.
@@ -125,18 +133,46 @@ impl<'de> Deserialize<'de> for PairSize {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<PairSize, A::Error> {
                 let mut out = PairSize::default();
+                let mut has_id = false;
+                let mut has_pair = false;
+                let mut has_price = false;
+                let mut has_size = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "id" => out.id = map.next_value()?,
-                        "pair" => out.pair = map.next_value()?,
-                        "price" => out.price = opt_decimal(&mut map)?,
-                        "size" => out.size = opt_decimal(&mut map)?,
+                        "id" => {
+                            out.id = map.next_value()?;
+                            has_id = true;
+                        }
+                        "pair" => {
+                            out.pair = map.next_value()?;
+                            has_pair = true;
+                        }
+                        "price" => {
+                            out.price = map.next_value::<ExactDecimal>()?.0;
+                            has_price = true;
+                        }
+                        "size" => {
+                            out.size = map.next_value::<ExactDecimal>()?.0;
+                            has_size = true;
+                        }
                         "timestamp" | "timeStamp" => out.timestamp = map.next_value()?,
                         _ => {
                             let value = map.next_value()?;
                             out.extra.insert(key.into_owned(), value);
                         }
                     }
+                }
+                if !has_id {
+                    return Err(de::Error::missing_field("id"));
+                }
+                if !has_pair {
+                    return Err(de::Error::missing_field("pair"));
+                }
+                if !has_price {
+                    return Err(de::Error::missing_field("price"));
+                }
+                if !has_size {
+                    return Err(de::Error::missing_field("size"));
                 }
                 Ok(out)
             }
@@ -148,16 +184,20 @@ impl<'de> Deserialize<'de> for PairSize {
 impl Serialize for PairSize {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.id {
+        {
+            let v = &self.id;
             map.serialize_entry("id", v)?;
         }
-        if let Some(v) = &self.pair {
+        {
+            let v = &self.pair;
             map.serialize_entry("pair", v)?;
         }
-        if let Some(v) = &self.price {
+        {
+            let v = &self.price;
             map.serialize_entry("price", &DecimalRef(v))?;
         }
-        if let Some(v) = &self.size {
+        {
+            let v = &self.size;
             map.serialize_entry("size", &DecimalRef(v))?;
         }
         if let Some(v) = &self.timestamp {
@@ -290,6 +330,13 @@ pub enum Side {
     Sell,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for Side {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        Side::Unknown(String::new())
+    }
 }
 
 impl Side {

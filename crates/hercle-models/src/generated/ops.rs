@@ -287,7 +287,7 @@ pub struct GetPairs;
 
 impl Operation for GetPairs {
     const ID: OperationId = OperationId::GetPairs;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -322,7 +322,7 @@ impl PathParams for GetPairSizeByAmountPath {
 
 impl Operation for GetPairSizeByAmount {
     const ID: OperationId = OperationId::GetPairSizeByAmount;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetPairSizeByAmountPath;
     type Query = ();
@@ -349,7 +349,7 @@ impl PathParams for GetAssetNetworksPath {
 
 impl Operation for GetAssetNetworks {
     const ID: OperationId = OperationId::GetAssetNetworks;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetAssetNetworksPath;
     type Query = ();
@@ -381,7 +381,7 @@ impl PathParams for GetPairPricePath {
 
 impl Operation for GetPairPrice {
     const ID: OperationId = OperationId::GetPairPrice;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetPairPricePath;
     type Query = ();
@@ -395,7 +395,7 @@ pub struct PlaceOtcOrder;
 
 impl Operation for PlaceOtcOrder {
     const ID: OperationId = OperationId::PlaceOtcOrder;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -422,7 +422,7 @@ impl PathParams for GetOrdersByClientIdPath {
 
 impl Operation for GetOrdersByClientId {
     const ID: OperationId = OperationId::GetOrdersByClientId;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetOrdersByClientIdPath;
     type Query = ();
@@ -460,7 +460,7 @@ impl PathParams for GetOrdersPaginatedPath {
 
 impl Operation for GetOrdersPaginated {
     const ID: OperationId = OperationId::GetOrdersPaginated;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetOrdersPaginatedPath;
     type Query = ();
@@ -494,7 +494,7 @@ pub struct CreateRfq;
 
 impl Operation for CreateRfq {
     const ID: OperationId = OperationId::CreateRfq;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -508,7 +508,7 @@ pub struct CreateRfqCustomExpiration;
 
 impl Operation for CreateRfqCustomExpiration {
     const ID: OperationId = OperationId::CreateRfqCustomExpiration;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -522,7 +522,7 @@ pub struct AcceptRfq;
 
 impl Operation for AcceptRfq {
     const ID: OperationId = OperationId::AcceptRfq;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -536,7 +536,7 @@ pub struct GetBalances;
 
 impl Operation for GetBalances {
     const ID: OperationId = OperationId::GetBalances;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -563,7 +563,7 @@ impl PathParams for GetTradesByClientIdPath {
 
 impl Operation for GetTradesByClientId {
     const ID: OperationId = OperationId::GetTradesByClientId;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetTradesByClientIdPath;
     type Query = ();
@@ -601,7 +601,7 @@ impl PathParams for GetTradesPaginatedPath {
 
 impl Operation for GetTradesPaginated {
     const ID: OperationId = OperationId::GetTradesPaginated;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetTradesPaginatedPath;
     type Query = ();
@@ -659,7 +659,7 @@ impl PathParams for GetHistoricalTradesPaginatedPath {
 
 impl Operation for GetHistoricalTradesPaginated {
     const ID: OperationId = OperationId::GetHistoricalTradesPaginated;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetHistoricalTradesPaginatedPath;
     type Query = ();
@@ -717,7 +717,7 @@ impl PathParams for GetTransactionsPaginatedPath {
 
 impl Operation for GetTransactionsPaginated {
     const ID: OperationId = OperationId::GetTransactionsPaginated;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetTransactionsPaginatedPath;
     type Query = ();
@@ -775,7 +775,7 @@ impl PathParams for GetHistoricalTransactionsPaginatedPath {
 
 impl Operation for GetHistoricalTransactionsPaginated {
     const ID: OperationId = OperationId::GetHistoricalTransactionsPaginated;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetHistoricalTransactionsPaginatedPath;
     type Query = ();
@@ -809,7 +809,7 @@ pub struct WhitelistAddress;
 
 impl Operation for WhitelistAddress {
     const ID: OperationId = OperationId::WhitelistAddress;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -823,7 +823,7 @@ pub struct RemoveWhitelistedAddress;
 
 impl Operation for RemoveWhitelistedAddress {
     const ID: OperationId = OperationId::RemoveWhitelistedAddress;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -837,7 +837,7 @@ pub struct WhitelistAddressWithParams;
 
 impl Operation for WhitelistAddressWithParams {
     const ID: OperationId = OperationId::WhitelistAddressWithParams;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -851,7 +851,7 @@ pub struct GetWhitelistedAddresses;
 
 impl Operation for GetWhitelistedAddresses {
     const ID: OperationId = OperationId::GetWhitelistedAddresses;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -865,7 +865,7 @@ pub struct GetDepositAddresses;
 
 impl Operation for GetDepositAddresses {
     const ID: OperationId = OperationId::GetDepositAddresses;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -879,7 +879,7 @@ pub struct CreateDepositAddress;
 
 impl Operation for CreateDepositAddress {
     const ID: OperationId = OperationId::CreateDepositAddress;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = true;
     type Path = ();
     type Query = ();
@@ -893,7 +893,7 @@ pub struct Withdraw;
 
 impl Operation for Withdraw {
     const ID: OperationId = OperationId::Withdraw;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -962,7 +962,7 @@ impl QueryParams for GetWithdrawalsQuery {
 
 impl Operation for GetWithdrawals {
     const ID: OperationId = OperationId::GetWithdrawals;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = GetWithdrawalsQuery;
@@ -996,7 +996,7 @@ pub struct WithdrawWithAddressParams;
 
 impl Operation for WithdrawWithAddressParams {
     const ID: OperationId = OperationId::WithdrawWithAddressParams;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1010,7 +1010,7 @@ pub struct InstantWithdraw;
 
 impl Operation for InstantWithdraw {
     const ID: OperationId = OperationId::InstantWithdraw;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1037,7 +1037,7 @@ impl PathParams for GetWithdrawalsByClientIdPath {
 
 impl Operation for GetWithdrawalsByClientId {
     const ID: OperationId = OperationId::GetWithdrawalsByClientId;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetWithdrawalsByClientIdPath;
     type Query = ();
@@ -1075,7 +1075,7 @@ impl PathParams for GetWithdrawalsPaginatedPath {
 
 impl Operation for GetWithdrawalsPaginated {
     const ID: OperationId = OperationId::GetWithdrawalsPaginated;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetWithdrawalsPaginatedPath;
     type Query = ();
@@ -1109,7 +1109,7 @@ pub struct CreateLightningInvoice;
 
 impl Operation for CreateLightningInvoice {
     const ID: OperationId = OperationId::CreateLightningInvoice;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1123,7 +1123,7 @@ pub struct GetLightningInvoices;
 
 impl Operation for GetLightningInvoices {
     const ID: OperationId = OperationId::GetLightningInvoices;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1137,7 +1137,7 @@ pub struct CreateLightningWithdrawal;
 
 impl Operation for CreateLightningWithdrawal {
     const ID: OperationId = OperationId::CreateLightningWithdrawal;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1151,7 +1151,7 @@ pub struct RegisterBusinessEndUser;
 
 impl Operation for RegisterBusinessEndUser {
     const ID: OperationId = OperationId::RegisterBusinessEndUser;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1193,7 +1193,7 @@ impl QueryParams for GetBusinessEndUsersQuery {
 
 impl Operation for GetBusinessEndUsers {
     const ID: OperationId = OperationId::GetBusinessEndUsers;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = GetBusinessEndUsersQuery;
@@ -1220,7 +1220,7 @@ pub struct RegisterIndividualEndUser;
 
 impl Operation for RegisterIndividualEndUser {
     const ID: OperationId = OperationId::RegisterIndividualEndUser;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1262,7 +1262,7 @@ impl QueryParams for GetIndividualEndUsersQuery {
 
 impl Operation for GetIndividualEndUsers {
     const ID: OperationId = OperationId::GetIndividualEndUsers;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = GetIndividualEndUsersQuery;
@@ -1302,12 +1302,29 @@ impl PathParams for UploadEndUserDocumentPath {
 
 impl Operation for UploadEndUserDocument {
     const ID: OperationId = OperationId::UploadEndUserDocument;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::MultipartFormData;
     const EMPTY_BODY_OK: bool = false;
     type Path = UploadEndUserDocumentPath;
     type Query = ();
     type Body = UploadEndUserDocumentRequest;
     type Response = UploadEndUserDocumentResponse;
+
+    fn form_parts(body: &Self::Body) -> Result<Vec<FormPart<'_>>, serde_json::Error> {
+        let mut parts = Vec::new();
+        if let Some(v) = &body.r#type {
+            parts.push(FormPart::value("type", v)?);
+        }
+        if let Some(v) = &body.description {
+            parts.push(FormPart::value("description", v)?);
+        }
+        if let Some(v) = &body.file {
+            parts.push(v.part("file"));
+        }
+        for (k, v) in &body.extra {
+            parts.push(FormPart::value(k.clone(), v)?);
+        }
+        Ok(parts)
+    }
 }
 
 /// `POST /api/v1/deposit-accounts`
@@ -1316,7 +1333,7 @@ pub struct CreateDepositAccount;
 
 impl Operation for CreateDepositAccount {
     const ID: OperationId = OperationId::CreateDepositAccount;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1348,7 +1365,7 @@ impl QueryParams for GetDepositAccountsQuery {
 
 impl Operation for GetDepositAccounts {
     const ID: OperationId = OperationId::GetDepositAccounts;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = GetDepositAccountsQuery;
@@ -1375,7 +1392,7 @@ pub struct RegisterPayee;
 
 impl Operation for RegisterPayee {
     const ID: OperationId = OperationId::RegisterPayee;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1417,7 +1434,7 @@ impl QueryParams for GetPayeesQuery {
 
 impl Operation for GetPayees {
     const ID: OperationId = OperationId::GetPayees;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = GetPayeesQuery;
@@ -1457,7 +1474,7 @@ impl PathParams for RegisterPayeeAddressPath {
 
 impl Operation for RegisterPayeeAddress {
     const ID: OperationId = OperationId::RegisterPayeeAddress;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = RegisterPayeeAddressPath;
     type Query = ();
@@ -1502,7 +1519,7 @@ impl QueryParams for GetPayeeAddressesQuery {
 
 impl Operation for GetPayeeAddresses {
     const ID: OperationId = OperationId::GetPayeeAddresses;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = GetPayeeAddressesQuery;
@@ -1529,7 +1546,7 @@ pub struct CreateTransfer;
 
 impl Operation for CreateTransfer {
     const ID: OperationId = OperationId::CreateTransfer;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();
@@ -1617,7 +1634,7 @@ impl QueryParams for GetTransfersQuery {
 
 impl Operation for GetTransfers {
     const ID: OperationId = OperationId::GetTransfers;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = GetTransfersQuery;
@@ -1664,7 +1681,7 @@ impl PathParams for GetTransactionLedgerPath {
 
 impl Operation for GetTransactionLedger {
     const ID: OperationId = OperationId::GetTransactionLedger;
-    const HAS_BODY: bool = false;
+    const REQUEST_CONTENT: RequestContent = RequestContent::None;
     const EMPTY_BODY_OK: bool = false;
     type Path = GetTransactionLedgerPath;
     type Query = ();
@@ -1678,7 +1695,7 @@ pub struct SimulatePayin;
 
 impl Operation for SimulatePayin {
     const ID: OperationId = OperationId::SimulatePayin;
-    const HAS_BODY: bool = true;
+    const REQUEST_CONTENT: RequestContent = RequestContent::Json;
     const EMPTY_BODY_OK: bool = false;
     type Path = ();
     type Query = ();

@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]
@@ -212,20 +212,20 @@ impl Serialize for CreateRfqRequest {
 /// `Order` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Order {
-    /// `orderId`
-    pub order_id: Option<String>,
+    /// `orderId`, required
+    pub order_id: String,
     /// `clientId`
     pub client_id: Option<String>,
     /// `userId`
     pub user_id: Option<String>,
-    /// `instrument`
-    pub instrument: Option<String>,
+    /// `instrument`, required
+    pub instrument: String,
     /// `base`: hub only
     pub base: Option<String>,
     /// `quote`: hub only
     pub quote: Option<String>,
-    /// `side`
-    pub side: Option<Side>,
+    /// `side`, required
+    pub side: Side,
     /// `orderType`
     pub order_type: Option<OrderType>,
     /// `price`
@@ -260,15 +260,27 @@ impl<'de> Deserialize<'de> for Order {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Order, A::Error> {
                 let mut out = Order::default();
+                let mut has_order_id = false;
+                let mut has_instrument = false;
+                let mut has_side = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "orderId" => out.order_id = map.next_value()?,
+                        "orderId" => {
+                            out.order_id = map.next_value()?;
+                            has_order_id = true;
+                        }
                         "clientId" => out.client_id = map.next_value()?,
                         "userId" => out.user_id = map.next_value()?,
-                        "instrument" => out.instrument = map.next_value()?,
+                        "instrument" => {
+                            out.instrument = map.next_value()?;
+                            has_instrument = true;
+                        }
                         "base" => out.base = map.next_value()?,
                         "quote" => out.quote = map.next_value()?,
-                        "side" => out.side = map.next_value()?,
+                        "side" => {
+                            out.side = map.next_value()?;
+                            has_side = true;
+                        }
                         "orderType" => out.order_type = map.next_value()?,
                         "price" => out.price = opt_decimal(&mut map)?,
                         "executedPrice" => out.executed_price = opt_decimal(&mut map)?,
@@ -285,6 +297,15 @@ impl<'de> Deserialize<'de> for Order {
                         }
                     }
                 }
+                if !has_order_id {
+                    return Err(de::Error::missing_field("orderId"));
+                }
+                if !has_instrument {
+                    return Err(de::Error::missing_field("instrument"));
+                }
+                if !has_side {
+                    return Err(de::Error::missing_field("side"));
+                }
                 Ok(out)
             }
         }
@@ -295,7 +316,8 @@ impl<'de> Deserialize<'de> for Order {
 impl Serialize for Order {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.order_id {
+        {
+            let v = &self.order_id;
             map.serialize_entry("orderId", v)?;
         }
         if let Some(v) = &self.client_id {
@@ -304,7 +326,8 @@ impl Serialize for Order {
         if let Some(v) = &self.user_id {
             map.serialize_entry("userId", v)?;
         }
-        if let Some(v) = &self.instrument {
+        {
+            let v = &self.instrument;
             map.serialize_entry("instrument", v)?;
         }
         if let Some(v) = &self.base {
@@ -313,7 +336,8 @@ impl Serialize for Order {
         if let Some(v) = &self.quote {
             map.serialize_entry("quote", v)?;
         }
-        if let Some(v) = &self.side {
+        {
+            let v = &self.side;
             map.serialize_entry("side", v)?;
         }
         if let Some(v) = &self.order_type {
@@ -369,6 +393,13 @@ pub enum OrderStatus {
     Pending,
     /// A value this version does not know, exactly as received.
     Unknown(i64),
+}
+
+impl Default for OrderStatus {
+    /// `Unknown` with no value (code -1): not any documented value.
+    fn default() -> Self {
+        OrderStatus::Unknown(-1)
+    }
 }
 
 impl OrderStatus {
@@ -427,6 +458,13 @@ pub enum OrderType {
     FillOrKill,
     /// A value this version does not know, exactly as received.
     Unknown(i64),
+}
+
+impl Default for OrderType {
+    /// `Unknown` with no value (code -1): not any documented value.
+    fn default() -> Self {
+        OrderType::Unknown(-1)
+    }
 }
 
 impl OrderType {
@@ -530,26 +568,26 @@ impl Serialize for PlaceOtcOrderRequest {
 /// `Rfq` object.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rfq {
-    /// `requestForQuoteId`
-    pub request_for_quote_id: Option<String>,
+    /// `requestForQuoteId`, required
+    pub request_for_quote_id: String,
     /// `userId`
     pub user_id: Option<String>,
-    /// `instrument`
-    pub instrument: Option<String>,
+    /// `instrument`, required
+    pub instrument: String,
     /// `baseCurrency`
     pub base_currency: Option<String>,
     /// `quoteCurrency`
     pub quote_currency: Option<String>,
-    /// `side`
-    pub side: Option<Side>,
-    /// `size`
-    pub size: Option<Decimal>,
-    /// `price`
-    pub price: Option<Decimal>,
-    /// `amount`
-    pub amount: Option<Decimal>,
-    /// `status`
-    pub status: Option<RfqStatus>,
+    /// `side`, required
+    pub side: Side,
+    /// `size`, required
+    pub size: Decimal,
+    /// `price`, required
+    pub price: Decimal,
+    /// `amount`, required
+    pub amount: Decimal,
+    /// `status`, required
+    pub status: RfqStatus,
     /// `requestDateTime`
     pub request_date_time: Option<Timestamp>,
     /// `expireDateTime`
@@ -568,18 +606,46 @@ impl<'de> Deserialize<'de> for Rfq {
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Rfq, A::Error> {
                 let mut out = Rfq::default();
+                let mut has_request_for_quote_id = false;
+                let mut has_instrument = false;
+                let mut has_side = false;
+                let mut has_size = false;
+                let mut has_price = false;
+                let mut has_amount = false;
+                let mut has_status = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
-                        "requestForQuoteId" => out.request_for_quote_id = map.next_value()?,
+                        "requestForQuoteId" => {
+                            out.request_for_quote_id = map.next_value()?;
+                            has_request_for_quote_id = true;
+                        }
                         "userId" => out.user_id = map.next_value()?,
-                        "instrument" => out.instrument = map.next_value()?,
+                        "instrument" => {
+                            out.instrument = map.next_value()?;
+                            has_instrument = true;
+                        }
                         "baseCurrency" => out.base_currency = map.next_value()?,
                         "quoteCurrency" => out.quote_currency = map.next_value()?,
-                        "side" => out.side = map.next_value()?,
-                        "size" => out.size = opt_decimal(&mut map)?,
-                        "price" => out.price = opt_decimal(&mut map)?,
-                        "amount" => out.amount = opt_decimal(&mut map)?,
-                        "status" => out.status = map.next_value()?,
+                        "side" => {
+                            out.side = map.next_value()?;
+                            has_side = true;
+                        }
+                        "size" => {
+                            out.size = map.next_value::<ExactDecimal>()?.0;
+                            has_size = true;
+                        }
+                        "price" => {
+                            out.price = map.next_value::<ExactDecimal>()?.0;
+                            has_price = true;
+                        }
+                        "amount" => {
+                            out.amount = map.next_value::<ExactDecimal>()?.0;
+                            has_amount = true;
+                        }
+                        "status" => {
+                            out.status = map.next_value()?;
+                            has_status = true;
+                        }
                         "requestDateTime" => out.request_date_time = map.next_value()?,
                         "expireDateTime" => out.expire_date_time = map.next_value()?,
                         _ => {
@@ -587,6 +653,27 @@ impl<'de> Deserialize<'de> for Rfq {
                             out.extra.insert(key.into_owned(), value);
                         }
                     }
+                }
+                if !has_request_for_quote_id {
+                    return Err(de::Error::missing_field("requestForQuoteId"));
+                }
+                if !has_instrument {
+                    return Err(de::Error::missing_field("instrument"));
+                }
+                if !has_side {
+                    return Err(de::Error::missing_field("side"));
+                }
+                if !has_size {
+                    return Err(de::Error::missing_field("size"));
+                }
+                if !has_price {
+                    return Err(de::Error::missing_field("price"));
+                }
+                if !has_amount {
+                    return Err(de::Error::missing_field("amount"));
+                }
+                if !has_status {
+                    return Err(de::Error::missing_field("status"));
                 }
                 Ok(out)
             }
@@ -598,13 +685,15 @@ impl<'de> Deserialize<'de> for Rfq {
 impl Serialize for Rfq {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        if let Some(v) = &self.request_for_quote_id {
+        {
+            let v = &self.request_for_quote_id;
             map.serialize_entry("requestForQuoteId", v)?;
         }
         if let Some(v) = &self.user_id {
             map.serialize_entry("userId", v)?;
         }
-        if let Some(v) = &self.instrument {
+        {
+            let v = &self.instrument;
             map.serialize_entry("instrument", v)?;
         }
         if let Some(v) = &self.base_currency {
@@ -613,19 +702,24 @@ impl Serialize for Rfq {
         if let Some(v) = &self.quote_currency {
             map.serialize_entry("quoteCurrency", v)?;
         }
-        if let Some(v) = &self.side {
+        {
+            let v = &self.side;
             map.serialize_entry("side", v)?;
         }
-        if let Some(v) = &self.size {
+        {
+            let v = &self.size;
             map.serialize_entry("size", &DecimalRef(v))?;
         }
-        if let Some(v) = &self.price {
+        {
+            let v = &self.price;
             map.serialize_entry("price", &DecimalRef(v))?;
         }
-        if let Some(v) = &self.amount {
+        {
+            let v = &self.amount;
             map.serialize_entry("amount", &DecimalRef(v))?;
         }
-        if let Some(v) = &self.status {
+        {
+            let v = &self.status;
             map.serialize_entry("status", v)?;
         }
         if let Some(v) = &self.request_date_time {
@@ -657,6 +751,13 @@ pub enum RfqStatus {
     Pending,
     /// A value this version does not know, exactly as received.
     Unknown(i64),
+}
+
+impl Default for RfqStatus {
+    /// `Unknown` with no value (code -1): not any documented value.
+    fn default() -> Self {
+        RfqStatus::Unknown(-1)
+    }
 }
 
 impl RfqStatus {
@@ -718,8 +819,8 @@ pub struct TradeExecution {
     pub size: Option<Decimal>,
     /// `notional`
     pub notional: Option<Decimal>,
-    /// `status`
-    pub status: Option<OrderStatus>,
+    /// `status`, required
+    pub status: OrderStatus,
     /// `baseCurrency`
     pub base_currency: Option<String>,
     /// `quoteCurrency`
@@ -745,6 +846,7 @@ impl<'de> Deserialize<'de> for TradeExecution {
                 mut map: A,
             ) -> Result<TradeExecution, A::Error> {
                 let mut out = TradeExecution::default();
+                let mut has_status = false;
                 while let Some(Key(key)) = map.next_key()? {
                     match &*key {
                         "tradeId" => out.trade_id = map.next_value()?,
@@ -753,7 +855,10 @@ impl<'de> Deserialize<'de> for TradeExecution {
                         "price" => out.price = opt_decimal(&mut map)?,
                         "size" => out.size = opt_decimal(&mut map)?,
                         "notional" => out.notional = opt_decimal(&mut map)?,
-                        "status" => out.status = map.next_value()?,
+                        "status" => {
+                            out.status = map.next_value()?;
+                            has_status = true;
+                        }
                         "baseCurrency" => out.base_currency = map.next_value()?,
                         "quoteCurrency" => out.quote_currency = map.next_value()?,
                         "timestamp" => out.timestamp = map.next_value()?,
@@ -763,6 +868,9 @@ impl<'de> Deserialize<'de> for TradeExecution {
                             out.extra.insert(key.into_owned(), value);
                         }
                     }
+                }
+                if !has_status {
+                    return Err(de::Error::missing_field("status"));
                 }
                 Ok(out)
             }
@@ -792,7 +900,8 @@ impl Serialize for TradeExecution {
         if let Some(v) = &self.notional {
             map.serialize_entry("notional", &DecimalRef(v))?;
         }
-        if let Some(v) = &self.status {
+        {
+            let v = &self.status;
             map.serialize_entry("status", v)?;
         }
         if let Some(v) = &self.base_currency {

@@ -6,7 +6,7 @@ use super::*;
 #[allow(unused_imports)]
 use crate::__private::*;
 #[allow(unused_imports)]
-use crate::{Decimal, EmbeddedJson, OneOrMany, RawJson, Timestamp};
+use crate::{Decimal, EmbeddedJson, FileUpload, OneOrMany, RawJson, Timestamp};
 #[allow(unused_imports)]
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de, ser::SerializeMap};
 #[allow(unused_imports)]
@@ -115,6 +115,13 @@ pub enum WebhookEventType {
     PayeeAddressStatusUpdated,
     /// A value this version does not know, exactly as received.
     Unknown(String),
+}
+
+impl Default for WebhookEventType {
+    /// `Unknown` with no value (an empty string): not any documented value.
+    fn default() -> Self {
+        WebhookEventType::Unknown(String::new())
+    }
 }
 
 impl WebhookEventType {
