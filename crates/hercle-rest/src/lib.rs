@@ -363,8 +363,7 @@ impl Client {
         body: Option<&str>,
         options: CallOptions,
     ) -> Result<Bytes, Error> {
-        let endpoint = Endpoint::find(id.as_str())
-            .ok_or_else(|| Error::build(Some(id), "operation not in the catalog"))?;
+        let endpoint = id.endpoint();
         let path = endpoint
             .render(path)
             .map_err(|e| Error::build(Some(id), e.to_string()))?;
@@ -393,9 +392,7 @@ impl Client {
         build: impl FnOnce(Option<&str>) -> Result<Prepared, Error>,
         interpret: impl Fn(Answer) -> Result<T, (Error, Failure)>,
     ) -> Result<T, Error> {
-        let Some(endpoint) = Endpoint::find(id.as_str()) else {
-            return Err(Error::build(Some(id), "operation not in the catalog"));
-        };
+        let endpoint = id.endpoint();
         let span = tracing::debug_span!(
             "hercle_rest.call",
             operation = id.as_str(),
