@@ -299,9 +299,12 @@ struct Drained {
 
 impl<P: Protocol, T: Transport> Driver<P, T> {
     async fn run<C: Connector<Setup = P::Setup, Transport = T>>(mut self, mut connector: C) {
-        // One timer, re-armed only when the session's deadline moves: at
-        // feed rates, creating and dropping a timer per frame would cost
-        // more than the frame.
+        // One timer, re-armed only when the session's next deadline comes
+        // earlier than the one it is set for. The liveness deadline moves
+        // later with every inbound frame: re-arming for it each time would
+        // cost a timer-wheel update per frame, so a timer that fires before
+        // the real deadline just wakes the session (which checks every
+        // deadline against the clock) and is set again.
         let sleep = tokio::time::sleep(Duration::from_secs(3600));
         tokio::pin!(sleep);
         let mut armed: Option<std::time::Instant> = None;
@@ -315,10 +318,10 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
                 continue;
             }
             let timer = self.session.poll_timeout();
-            if timer != armed {
-                if let Some(at) = timer {
-                    sleep.as_mut().reset(tokio::time::Instant::from_std(at));
-                }
+            if let Some(at) = timer
+                && armed.is_none_or(|armed| at < armed)
+            {
+                sleep.as_mut().reset(tokio::time::Instant::from_std(at));
                 armed = timer;
             }
             tokio::select! {
