@@ -140,6 +140,13 @@ pub fn decode_fast(record: &[u8]) -> Option<PriceUpdate> {
     scan::price_update(record)
 }
 
+/// [`decode_fast`] for a consumer that needs only the envelope's
+/// `clientId` and the quote (the hub's own price streams): the same answer
+/// without building the rest of the envelope.
+pub fn decode_fast_quote(record: &[u8]) -> Option<(Option<&str>, SubscribePairPriceChannelData)> {
+    scan::price_quote(record)
+}
+
 /// The general path alone: the SignalR decoder, then the models' decoders
 /// for the envelope and its `data`.
 pub fn decode_general(record: &[u8]) -> Result<FeedRecord<'_>, FeedError> {

@@ -69,6 +69,33 @@
 //! back to the general decoder for anything unexpected; both give the same
 //! result on every input (fuzzed), at over a million updates a second on one
 //! core.
+//!
+//! # Running on a current-thread runtime
+//!
+//! The session runs as a task of its own; read the streams from another
+//! task too, not from the future given to `block_on` (which is what
+//! `#[tokio::main(flavor = "current_thread")]` does with `main`). Tokio
+//! treats a wake of the `block_on` future specially: before the thread
+//! sleeps again it polls the I/O driver once more without blocking, so each
+//! update delivered to that future costs an extra `epoll_wait`. In
+//! `hercle-bench signalr` at 5,000 updates a second this doubled the CPU per
+//! update (about 22 against 11 µs; `docs/benchmarks.md`). A spawned task is
+//! woken through the run queue instead:
+//!
+//! ```no_run
+//! # async fn run(hub: hercle_hub::HubClient) -> Result<(), Box<dyn std::error::Error>> {
+//! let mut prices = hub
+//!     .subscribe_prices("BTCUSDT", "0.1".parse()?, hercle_hub::DeliveryPolicy::Latest)
+//!     .await?;
+//! let reader = tokio::spawn(async move {
+//!     while let Some(update) = prices.recv().await {
+//!         // use the update
+//!         # let _ = update;
+//!     }
+//! });
+//! reader.await?;
+//! # Ok(()) }
+//! ```
 
 mod args;
 mod client;

@@ -299,26 +299,16 @@ impl HubProtocol {
     }
 
     /// Hands a price update to its subscription's stream.
-    fn deliver_price(
-        &mut self,
-        client_id: Option<String>,
-        quote: PriceQuote,
-        cx: &mut Cx<'_, Self>,
-    ) {
-        let topic = client_id
-            .as_ref()
-            .and_then(|c| self.sub_by_client.get(c))
-            .cloned()
-            .or_else(|| {
-                // A server that echoes no clientId: route by pair when
-                // exactly one subscription has it.
-                let mut it = self.client_by_sub.keys().filter(|t| t.pair == quote.pair);
-                let first = it.next()?.clone();
-                it.next().is_none().then_some(first)
-            });
-        // None: a late update of a stream already unsubscribed.
-        if let Some(t) = topic {
-            cx.deliver(&t, quote);
+    fn deliver_price(&mut self, client_id: Option<&str>, quote: PriceQuote, cx: &mut Cx<'_, Self>) {
+        if let Some(topic) = client_id.and_then(|c| self.sub_by_client.get(c)) {
+            return cx.deliver(topic, quote);
+        }
+        // A server that echoes no clientId: route by pair when exactly one
+        // subscription has it. None: a late update of a stream already
+        // unsubscribed.
+        let mut it = self.client_by_sub.keys().filter(|t| t.pair == quote.pair);
+        if let (Some(topic), None) = (it.next(), it.next()) {
+            cx.deliver(topic, quote);
         }
     }
 
@@ -328,10 +318,10 @@ impl HubProtocol {
         // so does every update while a direct `SubscribePairPriceChannel`
         // call waits for its first one (`on_envelope` resolves it).
         if self.subscription_calls.is_empty()
-            && let Some(update) = crate::feed::decode_fast(record)
+            && let Some((client_id, quote)) = crate::feed::decode_fast_quote(record)
         {
             if self.first_time_trackable(cx) {
-                self.deliver_price(update.envelope.client_id, update.quote, cx);
+                self.deliver_price(client_id, quote, cx);
             }
             return;
         }
@@ -478,7 +468,7 @@ impl HubProtocol {
         }
         if target.eq_ignore_ascii_case(SUBSCRIPTIONS) {
             match decode_price_update(arg) {
-                Ok((client_id, quote)) => self.deliver_price(client_id, quote, cx),
+                Ok((client_id, quote)) => self.deliver_price(client_id.as_deref(), quote, cx),
                 Err(e) => cx.malformed(text(arg.as_bytes()), format!("price update: {e}")),
             }
             return;
@@ -660,23 +650,30 @@ impl Protocol for HubProtocol {
                 Err(e) => return cx.step_failed(format!("handshake response: {e}"), Retry::Policy),
             }
         }
+        // Handling a record needs `&mut self`: the decoder steps aside
+        // meanwhile (no record handler touches it), so records are read in
+        // place rather than copied out one by one.
+        let mut decoder = std::mem::take(&mut self.decoder);
         loop {
-            // Copy the record out: handling it needs `&mut self`.
-            let record = match self.decoder.next_record() {
-                Ok(None) => return,
-                Ok(Some(r)) => r.to_vec(),
+            match decoder.next_record() {
+                Ok(None) => break,
+                Ok(Some(record)) => self.on_record(record, cx),
                 Err(WireError::TooLarge { size, max }) => {
                     // The stream cannot be trusted past an oversized record:
                     // end this link, the session reconnects.
-                    return cx.disconnect(
+                    cx.disconnect(
                         format!("a record of {size} bytes exceeds the {max}-byte limit"),
                         Retry::Policy,
                     );
+                    break;
                 }
-                Err(e) => return cx.malformed(String::new(), e.to_string()),
-            };
-            self.on_record(&record, cx);
+                Err(e) => {
+                    cx.malformed(String::new(), e.to_string());
+                    break;
+                }
+            }
         }
+        self.decoder = decoder;
     }
 
     fn send_request(

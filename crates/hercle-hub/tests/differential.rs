@@ -15,6 +15,13 @@ use proptest::prelude::*;
 fn check(record: &[u8]) -> Result<bool, TestCaseError> {
     let general = feed::decode_general(record);
     let fast = feed::decode_fast(record);
+    // The hub's own streams take the quote-only variant: same answer.
+    let quote_only = feed::decode_fast_quote(record);
+    prop_assert_eq!(
+        quote_only.as_ref().map(|(c, q)| (c.map(str::to_owned), q)),
+        fast.as_ref()
+            .map(|u| (u.envelope.client_id.clone(), &u.quote))
+    );
     if let Some(fast) = &fast {
         match &general {
             Ok(FeedRecord::Price(g)) => prop_assert!(

@@ -1,7 +1,9 @@
 //! Differential: the price feed's fast scanner against the general path.
 //! Whenever the fast path answers, the general path must give the identical
 //! price update (same values, same decimal scales, same timestamps, same
-//! envelope); `decode` must always equal the general path. Nothing panics.
+//! envelope); `decode` must always equal the general path, and the
+//! quote-only variant the hub's streams use must answer exactly when the
+//! fast path does, with its clientId and quote. Nothing panics.
 //!
 //! The first byte picks what the rest is, so that mutations reach every
 //! level of the nesting: 0 a whole record, 1 the envelope text (sent as the
@@ -26,7 +28,13 @@ fn envelope_around_quote(quote: &str) -> String {
 
 fn check(record: &[u8]) {
     let general = feed::decode_general(record);
-    if let Some(fast) = feed::decode_fast(record) {
+    let fast = feed::decode_fast(record);
+    assert_eq!(
+        feed::decode_fast_quote(record),
+        fast.as_ref()
+            .map(|u| (u.envelope.client_id.as_deref(), u.quote.clone()))
+    );
+    if let Some(fast) = fast {
         match &general {
             Ok(FeedRecord::Price(g)) => assert!(
                 fast.identical(g),

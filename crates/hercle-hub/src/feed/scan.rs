@@ -26,6 +26,23 @@ const Q2: &[u8] = br#"\\\""#;
 
 /// `Some` only for a price update laid out as HercleX sends it.
 pub(super) fn price_update(record: &[u8]) -> Option<PriceUpdate> {
+    let (envelope, quote) = parts(record)?;
+    let envelope = build_envelope(&envelope)?;
+    let quote = build_quote(quote)?;
+    Some(PriceUpdate { envelope, quote })
+}
+
+/// [`price_update`] without building the envelope: its `clientId` (which
+/// routes the update to its stream) and the quote. The envelope has no
+/// required field (`envelope_has_no_required_field` checks it), so whenever
+/// this answers, [`price_update`] answers the same.
+pub(super) fn price_quote(record: &[u8]) -> Option<(Option<&str>, SubscribePairPriceChannelData)> {
+    let (envelope, quote) = parts(record)?;
+    Some((envelope.client_id, build_quote(quote)?))
+}
+
+/// The fields of a price update laid out as HercleX sends it.
+fn parts(record: &[u8]) -> Option<(EnvelopeParts<'_>, QuoteParts<'_>)> {
     let rest = record.strip_prefix(br#"{"type":1,"target":""#)?;
     let rest = rest.strip_prefix(SUBSCRIPTIONS_TARGET.as_bytes())?;
     let rest = rest.strip_prefix(br#"","arguments":[""#)?;
@@ -39,8 +56,9 @@ pub(super) fn price_update(record: &[u8]) -> Option<PriceUpdate> {
         b: s.as_bytes(),
         i: 0,
     };
-    let update = cur.envelope()?;
-    (cur.i == body.len()).then_some(update)
+    let mut envelope = cur.envelope()?;
+    let quote = envelope.data.take()?;
+    (cur.i == body.len()).then_some((envelope, quote))
 }
 
 /// Fields of the envelope as read, borrowed from the record.
@@ -234,7 +252,7 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn envelope(&mut self) -> Option<PriceUpdate> {
+    fn envelope(&mut self) -> Option<EnvelopeParts<'a>> {
         let mut p = EnvelopeParts::default();
         self.members(Q1, |cur, key| match key {
             "channel" => once(&mut p.channel, cur.string(Q1)?),
@@ -250,12 +268,7 @@ impl<'a> Cursor<'a> {
             }
             _ => None,
         })?;
-        if p.subject != Some(PRICE_UPDATE_SUBJECT) {
-            return None;
-        }
-        let envelope = build_envelope(&p)?;
-        let quote = build_quote(p.data?)?;
-        Some(PriceUpdate { envelope, quote })
+        (p.subject == Some(PRICE_UPDATE_SUBJECT)).then_some(p)
     }
 
     fn quote(&mut self) -> Option<QuoteParts<'a>> {
