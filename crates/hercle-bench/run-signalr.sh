@@ -2,7 +2,9 @@
 # SignalR price-feed benchmark, every contestant in the same run on the same
 # stream from the same local hub (crates/hercle-bench: `signalr-server`):
 # hercle-rs (`hercle-bench signalr`), the official @microsoft/signalr Node
-# client and Python signalrcore. Three runs each: as fast as the client
+# client and Python signalrcore, and two floors (`signalr-floor`: the same
+# stream read with no decode, blocking and on tokio) that show what the
+# kernel and the WebSocket framing alone cost here. Three runs each: as fast as the client
 # reads, then fixed rates of 5,000 and 20,000 updates a second. Prints a
 # Markdown table (throughput, CPU per million, latency percentiles from the
 # latency files) and the targets against the Node client; leaves
@@ -43,13 +45,15 @@ for RATE in 0 5000 20000; do
   for _ in $(seq 50); do grep -q PORT "$LAT/server.out" && break; sleep 0.1; done
   PORT=$(awk '/PORT/{print $2}' "$LAT/server.out")
   export HERCLE_HUB_URL=http://127.0.0.1:$PORT/ExecutionLiveServer/v1 HERCLE_API_KEY=bench-key
-  for C in hercle-rs node-signalr python-signalrcore; do
+  for C in hercle-rs node-signalr python-signalrcore floor floor-tokio; do
     export BENCH_LAT_FILE=$LAT/$C-$RATE.lat
     # A contestant that fails leaves its error line; the others still run.
     case $C in
       hercle-rs) LINE=$("$BIN" signalr | last_json) || true ;;
       node-signalr) LINE=$(node $PEERS/node_signalr.mjs | last_json) || true ;;
       python-signalrcore) LINE=$(PYTHONPATH=$PY_DEPS python3 $PEERS/py_signalr.py | last_json) || true ;;
+      floor) LINE=$(BENCH_FLOOR_IO=blocking "$BIN" signalr-floor | last_json) || true ;;
+      floor-tokio) LINE=$(BENCH_FLOOR_IO=tokio "$BIN" signalr-floor | last_json) || true ;;
     esac
     [ -n "$LINE" ] || LINE="{\"contestant\":\"$C\",\"error\":\"no output\"}"
     echo "{\"rate\":$RATE,\"lat_file\":\"$BENCH_LAT_FILE\",${LINE#\{}" >> "$OUT"
@@ -103,4 +107,15 @@ for rate in (0, 5000, 20000):
     if rate:
         p = node["p99"] / ours["p99"]
         print(f"- p99 at {label}: 1/{p:.1f} of the Node client's (target ≤ 1/5: {'met' if p >= 5 else 'NOT met'})")
+    # What no client could beat here: the floors against the same targets.
+    for f in ("floor", "floor-tokio"):
+        fl = get(f, rate)
+        if not fl:
+            continue
+        parts = [f"CPU 1/{node['cpu_s_per_million'] / fl['cpu_s_per_million']:.1f} of Node's"]
+        if rate == 0:
+            parts.insert(0, f"throughput {fl['msgs_per_s'] / node['msgs_per_s']:.1f}× Node's")
+        else:
+            parts.append(f"p99 1/{node['p99'] / fl['p99']:.1f} of Node's")
+        print(f"  - {f} (no decode) at {label}: " + ", ".join(parts))
 PY

@@ -9,6 +9,8 @@
 //!   bodies;
 //! - `hercle-bench webhook`: the webhook receiver the harness loads;
 //! - `hercle-bench signalr`: the hub client receiving a price feed;
+//! - `hercle-bench signalr-floor`: the same feed read with no runtime and no
+//!   decode, the floor the `signalr` figures are read against;
 //! - `hercle-bench signalr-server [PORT [RATE]]`: the local hub it and its
 //!   peers read the feed from.
 
@@ -19,12 +21,13 @@ mod rest;
 mod rest_server;
 mod rusage;
 mod signalr;
+mod signalr_floor;
 mod signalr_server;
 mod webhook;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: hercle-bench rest | rest-server [PORT] | webhook | signalr | signalr-server [PORT [RATE]]";
+const USAGE: &str = "usage: hercle-bench rest | rest-server [PORT] | webhook | signalr | signalr-floor | signalr-server [PORT [RATE]]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("rest") => rest::main(),
         Some("rest-server") => rest_server::main(args.get(1).map(String::as_str)),
         Some("signalr") => signalr::main(),
+        Some("signalr-floor") => signalr_floor::main(),
         Some("signalr-server") => signalr_server::main(
             args.get(1).map(String::as_str),
             args.get(2).map(String::as_str),

@@ -29,60 +29,136 @@ use crate::report::{ratio, var, write_latencies};
 use crate::rusage::{cpu_micros, monotonic_ns};
 
 /// The pair and size the contract subscribes to.
-const PAIR: &str = "BTCUSDT";
-const SIZE: &str = "0.01";
+pub(crate) const PAIR: &str = "BTCUSDT";
+pub(crate) const SIZE: &str = "0.01";
 /// Updates the stream may hold before the reader is told it lagged.
 const BUFFER: usize = 65_536;
 
 /// What a run collected.
 #[derive(Debug, Default)]
-struct Tally {
-    received: u64,
-    errors: u64,
+pub(crate) struct Tally {
+    pub(crate) received: u64,
+    pub(crate) errors: u64,
     latencies: Vec<i64>,
     /// Monotonic ns and CPU µs at the first and the last message.
     first: (i64, u64),
     last: (i64, u64),
-}
-
-/// The contract's settings.
-struct Settings {
-    url: String,
-    key: String,
-    count: u64,
     warmup: u64,
 }
 
+impl Tally {
+    pub(crate) fn new(count: u64, warmup: u64) -> Tally {
+        Tally {
+            latencies: Vec::with_capacity(
+                usize::try_from(count.saturating_sub(warmup)).unwrap_or(0),
+            ),
+            warmup,
+            ..Tally::default()
+        }
+    }
+
+    /// One update in the application's hands at `now`, stamped `sent` by
+    /// the hub (`None`: no readable stamp, an error).
+    pub(crate) fn update(&mut self, now: i64, sent: Option<i64>) {
+        if self.received == 0 {
+            self.first = (now, cpu_micros());
+        }
+        self.received += 1;
+        match sent {
+            Some(sent) if self.received > self.warmup => self.latencies.push(now - sent),
+            Some(_) => {}
+            None => self.errors += 1,
+        }
+    }
+
+    /// The run is over: the last figures.
+    pub(crate) fn stop(&mut self) {
+        self.last = (monotonic_ns(), cpu_micros());
+    }
+}
+
+/// The contract's settings.
+#[derive(Clone)]
+pub(crate) struct Settings {
+    pub(crate) url: String,
+    pub(crate) key: String,
+    pub(crate) count: u64,
+    pub(crate) warmup: u64,
+    pub(crate) timeout: Duration,
+    lat_file: Option<String>,
+}
+
+impl Settings {
+    pub(crate) fn from_env() -> Result<Settings, String> {
+        Ok(Settings {
+            url: var("HERCLE_HUB_URL", None)?,
+            key: var("HERCLE_API_KEY", Some(String::new()))?,
+            count: var("BENCH_COUNT", Some(100_000))?,
+            warmup: var("BENCH_WARMUP", Some(0))?,
+            timeout: Duration::from_secs(var("BENCH_TIMEOUT_S", Some(60))?),
+            lat_file: std::env::var("BENCH_LAT_FILE").ok(),
+        })
+    }
+}
+
 pub(crate) fn main() -> Result<(), String> {
-    let settings = Settings {
-        url: var("HERCLE_HUB_URL", None)?,
-        key: var("HERCLE_API_KEY", Some(String::new()))?,
-        count: var("BENCH_COUNT", Some(100_000))?,
-        warmup: var("BENCH_WARMUP", Some(0))?,
-    };
-    let timeout = Duration::from_secs(var("BENCH_TIMEOUT_S", Some(60))?);
-    let lat_file: Option<String> = std::env::var("BENCH_LAT_FILE").ok();
-    let expected = settings.count;
+    let settings = Settings::from_env()?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
-    let outcome = rt.block_on(async { tokio::time::timeout(timeout, run(settings)).await });
-    let tally = match outcome {
-        Ok(Ok(t)) => t,
-        Ok(Err(e)) => return fail(expected, &e),
-        Err(_) => return fail(expected, "timeout"),
+    // The application is a task, not `block_on`'s own future: on a
+    // current-thread runtime every wake of that future costs an extra
+    // non-blocking poll of the driver (an `epoll_wait`) before the thread
+    // parks, which doubled the CPU per update at 5,000/s. See the
+    // `hercle_hub` docs, "Running on a current-thread runtime".
+    let (timeout, s) = (settings.timeout, settings.clone());
+    let app = rt.spawn(async move { tokio::time::timeout(timeout, run(s)).await });
+    let outcome = match rt.block_on(app) {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(_)) => Err("timeout".to_owned()),
+        Err(e) => Err(format!("the application task failed: {e}")),
     };
-    if let Some(path) = lat_file {
-        write_latencies(&path, &tally.latencies)?;
+    let library = concat!("hercle-hub ", env!("CARGO_PKG_VERSION"));
+    report(
+        "hercle-rs",
+        library,
+        "tokio current_thread",
+        &settings,
+        outcome,
+    )
+}
+
+/// Prints the contract's result line (or its failure line and a non-zero
+/// exit) and writes the latency file.
+pub(crate) fn report(
+    contestant: &str,
+    library: &str,
+    runtime: &str,
+    settings: &Settings,
+    outcome: Result<Tally, String>,
+) -> Result<(), String> {
+    let expected = settings.count;
+    let tally = match outcome {
+        Ok(t) => t,
+        Err(why) => {
+            let why = why.replace(['"', '\\'], "'");
+            println!(
+                "{{\"contestant\":\"{contestant}\",\"kind\":\"signalr\",\"expected\":{expected},\"error\":\"{why}\"}}"
+            );
+            let _ = std::io::stdout().flush();
+            return Err(format!("hercle-bench {contestant}: {why}"));
+        }
+    };
+    if let Some(path) = &settings.lat_file {
+        write_latencies(path, &tally.latencies)?;
     }
     let ns = u64::try_from(tally.last.0.saturating_sub(tally.first.0))
         .unwrap_or(0)
         .max(1);
     let cpu_us = tally.last.1.saturating_sub(tally.first.1);
     println!(
-        "{{\"contestant\":\"hercle-rs\",\"kind\":\"signalr\",\"library\":\"hercle-hub {}\",\"runtime\":\"tokio current_thread\",\"expected\":{expected},\"received\":{},\"errors\":{},\"first_to_last_s\":{},\"msgs_per_s\":{},\"cpu_s\":{},\"cpu_s_per_million\":{},\"lat_samples\":{}}}",
-        env!("CARGO_PKG_VERSION"),
+        "{{\"contestant\":\"{contestant}\",\"kind\":\"signalr\",\"library\":\"{library}\",\"runtime\":\"{runtime}\",\"expected\":{expected},\"received\":{},\"errors\":{},\"first_to_last_s\":{},\"msgs_per_s\":{},\"cpu_s\":{},\"cpu_s_per_million\":{},\"lat_samples\":{}}}",
         tally.received,
         tally.errors,
         ratio(ns, 1_000_000_000, 6),
@@ -100,16 +176,6 @@ pub(crate) fn main() -> Result<(), String> {
     );
     let _ = std::io::stdout().flush();
     Ok(())
-}
-
-/// The contract's failure line, and a non-zero exit.
-fn fail(expected: u64, why: &str) -> Result<(), String> {
-    let why = why.replace(['"', '\\'], "'");
-    println!(
-        "{{\"contestant\":\"hercle-rs\",\"kind\":\"signalr\",\"expected\":{expected},\"error\":\"{why}\"}}"
-    );
-    let _ = std::io::stdout().flush();
-    Err(format!("hercle-bench signalr: {why}"))
 }
 
 /// What the guide's handler checks and uses: the fields of the update.
@@ -132,28 +198,14 @@ async fn run(s: Settings) -> Result<Tally, String> {
         .subscribe_prices(PAIR, size, DeliveryPolicy::Buffered { capacity: BUFFER })
         .await
         .map_err(|e| format!("subscribe: {e}"))?;
-    let mut t = Tally {
-        latencies: Vec::with_capacity(
-            usize::try_from(s.count.saturating_sub(s.warmup)).unwrap_or(0),
-        ),
-        ..Tally::default()
-    };
+    let mut t = Tally::new(s.count, s.warmup);
     while t.received < s.count {
         match prices.recv().await {
             Some(Update::Item(quote)) => {
-                let now = monotonic_ns();
-                if t.received == 0 {
-                    t.first = (now, cpu_micros());
-                }
-                t.received += 1;
+                let sent = quote.timestamp.as_ref().and_then(Timestamp::unix_millis);
+                t.update(monotonic_ns(), sent);
                 if !usable(&quote) {
                     t.errors += 1;
-                }
-                let sent = quote.timestamp.as_ref().and_then(Timestamp::unix_millis);
-                match sent {
-                    Some(sent) if t.received > s.warmup => t.latencies.push(now - sent),
-                    Some(_) => {}
-                    None => t.errors += 1,
                 }
             }
             // Updates the stream dropped: each one is an error.
@@ -163,7 +215,7 @@ async fn run(s: Settings) -> Result<Tally, String> {
             None => return Err(format!("stream ended after {} updates", t.received)),
         }
     }
-    t.last = (monotonic_ns(), cpu_micros());
+    t.stop();
     drop(prices);
     hub.close().await;
     Ok(t)
