@@ -6,22 +6,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Uri;
-use session_core::{
-    ConnectError, ConnectStage, Connector, Frame, Retry, Transport, TransportError,
-};
+use session_core::{ConnectError, ConnectStage, Connector, Retry};
+use session_core::{WsTransport, open_websocket};
 use signalr_proto::negotiate::{
     ACCESS_TOKEN_QUERY, ConnectInfo, ID_QUERY, LATEST_NEGOTIATE_VERSION, MAX_REDIRECTS,
     NEGOTIATE_PATH, NEGOTIATE_VERSION_QUERY, NegotiateError, NegotiateResponse, Negotiation,
     STATEFUL_RECONNECT_QUERY, TransportType,
 };
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A negotiate body larger than this is refused (they are a few hundred bytes).
 const MAX_NEGOTIATE_BODY: usize = 64 * 1024;
@@ -337,69 +332,9 @@ impl Connector for HubConnector {
 
     async fn open(&mut self, setup: &Negotiated) -> Result<WsTransport, ConnectError> {
         let req = self.ws_request(setup)?;
-        let mut config = WebSocketConfig::default();
         // Above the record limit, so an oversized record reaches the decoder
         // and is reported as such rather than as a transport failure.
-        config.max_message_size = Some(self.opts.max_frame);
-        config.max_frame_size = Some(self.opts.max_frame);
-        let connector = tokio_tungstenite::Connector::Rustls(self.opts.tls_config()?);
-        let (ws, _) = tokio_tungstenite::connect_async_tls_with_config(
-            req,
-            Some(config),
-            true,
-            Some(connector),
-        )
-        .await
-        .map_err(|e| {
-            let status = match &e {
-                tokio_tungstenite::tungstenite::Error::Http(r) => Some(r.status().as_u16()),
-                _ => None,
-            };
-            let msg = format!("WebSocket upgrade: {e}");
-            match status {
-                Some(401 | 403) => ConnectError::fatal(ConnectStage::Open, msg),
-                _ => ConnectError::retryable(ConnectStage::Open, msg),
-            }
-        })?;
-        Ok(WsTransport { ws })
-    }
-}
-
-/// A WebSocket as a session-core transport.
-pub(crate) struct WsTransport {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl Transport for WsTransport {
-    async fn recv(&mut self) -> Option<Result<Frame, TransportError>> {
-        loop {
-            return match self.ws.next().await? {
-                Ok(Message::Text(t)) => Some(Ok(Frame::Text(Bytes::from(t)))),
-                // aiosignalr sends its JSON records in binary frames.
-                Ok(Message::Binary(b)) => Some(Ok(Frame::Binary(b))),
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-                Ok(Message::Close(_)) => None,
-                Err(e) => Some(Err(TransportError::new(e.to_string()))),
-            };
-        }
-    }
-
-    async fn send(&mut self, frame: Frame) -> Result<(), TransportError> {
-        let msg = match frame {
-            Frame::Text(b) => Message::Text(
-                b.try_into()
-                    .map_err(|_| TransportError::new("text frame is not UTF-8"))?,
-            ),
-            Frame::Binary(b) => Message::Binary(b),
-        };
-        self.ws
-            .send(msg)
-            .await
-            .map_err(|e| TransportError::new(e.to_string()))
-    }
-
-    async fn close(&mut self) {
-        let _ = self.ws.close(None).await;
+        open_websocket(req, self.opts.max_frame, Some(self.opts.tls_config()?)).await
     }
 }
 

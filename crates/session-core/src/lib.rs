@@ -181,6 +181,8 @@ mod policy;
 mod protocol;
 mod session;
 mod transport;
+#[cfg(feature = "websocket")]
+mod websocket;
 
 pub use driver::{Events, SessionHandle, Subscription, session, spawn};
 pub use error::{
@@ -194,3 +196,5 @@ pub use policy::{Backoff, FixedDelays, ReconnectPolicy};
 pub use protocol::{Cx, KeepAlive, KeepAliveMode, Protocol, Sent, Step};
 pub use session::{Output, Phase, RequestId, Session, SessionConfig, Stats, SubId};
 pub use transport::{Connector, Lines, Transport};
+#[cfg(feature = "websocket")]
+pub use websocket::{WsTransport, open_websocket};

@@ -1,21 +1,17 @@
-//! The WebSocket link every venue uses: a session-core [`Transport`] over
-//! tokio-tungstenite, and a [`Connector`] with an optional pre-connect step
-//! (WhiteBIT's token) and secret headers (Hibachi's `Authorization`).
+//! The WebSocket link every venue uses: session-core's [`WsTransport`]
+//! (the one the HercleX hub uses too), opened by a [`Connector`] with an
+//! optional pre-connect step (WhiteBIT's token) and secret headers
+//! (Hibachi's `Authorization`).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use session_core::{ConnectError, ConnectStage, Connector, Frame, Transport, TransportError};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+pub use session_core::WsTransport;
+use session_core::{ConnectError, ConnectStage, Connector, open_websocket};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// A credential: shown as `***` by `Debug` and never put in an error.
 #[derive(Clone, PartialEq, Eq)]
@@ -109,7 +105,6 @@ impl<P: PreConnect> Connector for WsConnector<P> {
     }
 
     async fn open(&mut self, _setup: &P::Setup) -> Result<WsTransport, ConnectError> {
-        let open = |m: String| ConnectError::retryable(ConnectStage::Open, m);
         let mut req = self
             .url
             .as_str()
@@ -134,76 +129,14 @@ impl<P: PreConnect> Connector for WsConnector<P> {
             v.set_sensitive(true);
             req.headers_mut().insert(*name, v);
         }
-        let mut config = WebSocketConfig::default();
-        config.max_message_size = Some(self.max_message);
-        config.max_frame_size = Some(self.max_message);
-        let connector = if self.url.starts_with("wss:") {
-            let tls = hercle_tls::client_config()
-                .map_err(|e| ConnectError::fatal(ConnectStage::Open, format!("TLS: {e}")))?;
-            Some(tokio_tungstenite::Connector::Rustls(tls))
+        let tls = if self.url.starts_with("wss:") {
+            Some(
+                hercle_tls::client_config()
+                    .map_err(|e| ConnectError::fatal(ConnectStage::Open, format!("TLS: {e}")))?,
+            )
         } else {
             None
         };
-        let (ws, _) =
-            tokio_tungstenite::connect_async_tls_with_config(req, Some(config), true, connector)
-                .await
-                .map_err(|e| {
-                    let status = match &e {
-                        tokio_tungstenite::tungstenite::Error::Http(r) => Some(r.status().as_u16()),
-                        _ => None,
-                    };
-                    let msg = format!("WebSocket upgrade: {e}");
-                    match status {
-                        // A refused key will be refused again.
-                        Some(401 | 403) => ConnectError::fatal(ConnectStage::Open, msg),
-                        _ => open(msg),
-                    }
-                })?;
-        Ok(WsTransport { ws })
-    }
-}
-
-/// A WebSocket as a session-core transport. WebSocket-level pings are
-/// answered by tungstenite and never reach the protocol; the venues'
-/// keep-alives are application messages.
-pub struct WsTransport {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
-}
-
-impl fmt::Debug for WsTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WsTransport").finish_non_exhaustive()
-    }
-}
-
-impl Transport for WsTransport {
-    async fn recv(&mut self) -> Option<Result<Frame, TransportError>> {
-        loop {
-            return match self.ws.next().await? {
-                Ok(Message::Text(t)) => Some(Ok(Frame::Text(Bytes::from(t)))),
-                Ok(Message::Binary(b)) => Some(Ok(Frame::Binary(b))),
-                Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => continue,
-                Ok(Message::Close(_)) => None,
-                Err(e) => Some(Err(TransportError::new(e.to_string()))),
-            };
-        }
-    }
-
-    async fn send(&mut self, frame: Frame) -> Result<(), TransportError> {
-        let msg = match frame {
-            Frame::Text(b) => Message::Text(
-                b.try_into()
-                    .map_err(|_| TransportError::new("text frame is not UTF-8"))?,
-            ),
-            Frame::Binary(b) => Message::Binary(b),
-        };
-        self.ws
-            .send(msg)
-            .await
-            .map_err(|e| TransportError::new(e.to_string()))
-    }
-
-    async fn close(&mut self) {
-        let _ = self.ws.close(None).await;
+        open_websocket(req, self.max_message, tls).await
     }
 }
