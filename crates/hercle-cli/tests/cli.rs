@@ -491,8 +491,7 @@ fn webhooks_listen_verifies_and_prints_each_event_once() {
         .and_then(|r| r.split('/').next())
         .unwrap_or_else(|| panic!("{first}"))
         .to_owned();
-    let (ts, sig) = signed_delivery(BODY);
-    let post = |body: &[u8], sig: &str| {
+    let post = |body: &[u8], ts: &str, sig: &str| {
         let mut conn = std::net::TcpStream::connect(&addr).unwrap();
         conn.set_read_timeout(Some(Duration::from_secs(10)))
             .unwrap();
@@ -506,24 +505,32 @@ fn webhooks_listen_verifies_and_prints_each_event_once() {
         conn.read_to_string(&mut answer).unwrap();
         answer
     };
-    assert!(post(BODY, &sig).starts_with("HTTP/1.1 200"));
+    let (ts, sig) = signed_delivery(BODY);
+    assert!(post(BODY, &ts, &sig).starts_with("HTTP/1.1 200"));
     // The same delivery again (a retry): accepted, not printed twice.
-    assert!(post(BODY, &sig).starts_with("HTTP/1.1 200"));
-    assert!(post(BODY, "AAAA").starts_with("HTTP/1.1 400"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    assert!(post(BODY, &ts, &sig).starts_with("HTTP/1.1 200"));
+    assert!(post(BODY, &ts, "AAAA").starts_with("HTTP/1.1 400"));
+    // Another event marks the end: events are printed in the order they
+    // arrive, so whatever the retry printed would come before it.
+    let marker = std::str::from_utf8(BODY)
+        .unwrap()
+        .replace("evt_0123abcd", "evt_marker01");
+    let (ts2, sig2) = signed_delivery(marker.as_bytes());
+    assert!(post(marker.as_bytes(), &ts2, &sig2).starts_with("HTTP/1.1 200"));
+    let mut lines = Vec::new();
+    for _ in 0..2 {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        lines.push(line.trim_end().to_owned());
+    }
+    let printed = |id: &str| format!("Banking.Withdrawal.Created {id} ({} bytes)", BODY.len());
     assert_eq!(
-        line.trim_end(),
-        format!(
-            "Banking.Withdrawal.Created evt_0123abcd ({} bytes)",
-            BODY.len()
-        )
+        lines,
+        [printed("evt_0123abcd"), printed("evt_marker01")],
+        "each event printed once, in order"
     );
     child.kill().unwrap();
     child.wait().unwrap();
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).unwrap();
-    assert!(rest.is_empty(), "printed once: {rest}");
 }
 
 #[test]
