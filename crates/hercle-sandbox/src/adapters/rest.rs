@@ -2,12 +2,12 @@
 //! Bearer auth, rate limiting, `Client-Id` idempotency and the documented
 //! error bodies. Routing comes from the generated endpoint table.
 
-use crate::error::{ApiError, ErrorKind};
-use crate::funding::WithdrawInput;
-use crate::paging;
-use crate::server::{Query, path_decode};
-use crate::server::{Reply, Shared};
-use crate::state::State;
+use crate::adapters::http::{Query, error_reply, path_decode};
+use crate::app::{App, Reply};
+use crate::domain::error::{ApiError, ErrorKind};
+use crate::domain::funding::WithdrawInput;
+use crate::domain::paging;
+use crate::domain::state::State;
 use hercle_models::catalog::{Endpoint, HttpMethod};
 use hercle_models::contract::{self, Location};
 use hercle_models::*;
@@ -33,10 +33,6 @@ fn method_of(m: &str) -> Option<HttpMethod> {
         "DELETE" => Some(HttpMethod::Delete),
         _ => None,
     }
-}
-
-pub(crate) fn error_reply(err: &ApiError) -> Reply {
-    Reply::json(err.status(), &err.body())
 }
 
 /// A path served with other methods: 405 with the `Allow` header, as HTTP
@@ -113,17 +109,67 @@ fn check_contract(
     }
 }
 
+/// Serves one REST request, with the armed REST faults: an injected
+/// status or delay before it, a dropped answer after it.
+pub(crate) async fn serve(app: &App, req: &RestRequest<'_>) -> Result<Reply, DroppedResponse> {
+    // Bound first: the guard must not live across the await below.
+    let fault = app.faults().take_rest_fault();
+    if let Some(fault) = fault {
+        if let Some(delay) = fault.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if let Some(status) = fault.status {
+            let err = ApiError {
+                kind: if status == 429 {
+                    ErrorKind::RateLimited
+                } else {
+                    ErrorKind::Server(status)
+                },
+                code: if status == 429 {
+                    "rate_limit_exceeded"
+                } else {
+                    "injected_fault"
+                },
+                message: format!("Injected fault: HTTP {status}"),
+                param: None,
+            };
+            return Ok(error_reply(&err));
+        }
+    }
+    let reply = handle(app, req);
+    // Bound first: the guard must not be held when returning.
+    let drop_it = app.faults().take_drop_response();
+    if drop_it {
+        return Err(DroppedResponse);
+    }
+    Ok(reply)
+}
+
+/// The injected "processed, then the connection dropped" fault: returning
+/// it from the service makes hyper close the connection without writing an
+/// answer.
+#[derive(Debug)]
+pub(crate) struct DroppedResponse;
+
+impl std::fmt::Display for DroppedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("response dropped by an injected fault")
+    }
+}
+
+impl std::error::Error for DroppedResponse {}
+
 /// Handles one REST request end to end (auth, limits, idempotency, op).
-pub(crate) fn handle(shared: &Shared, req: &RestRequest<'_>) -> Reply {
+fn handle(app: &App, req: &RestRequest<'_>) -> Reply {
     let Some((endpoint, params)) = method_of(req.method).and_then(|m| Endpoint::route(m, req.path))
     else {
         return no_route(req);
     };
-    let key = match shared.authenticate(req.authorization) {
+    let key = match app.authenticate(req.authorization) {
         Ok(k) => k,
         Err(e) => return error_reply(&e),
     };
-    if let Err((e, wait)) = shared.rate_limit(&key) {
+    if let Err((e, wait)) = app.rate_limit(&key) {
         let mut reply = error_reply(&e);
         let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         reply
@@ -136,7 +182,7 @@ pub(crate) fn handle(shared: &Shared, req: &RestRequest<'_>) -> Reply {
     }
     let execute = || {
         let result = {
-            let mut state = shared.state();
+            let mut state = app.state();
             let client_id = req.client_id.map_or_else(|| state.new_id(), str::to_owned);
             dispatch(&mut state, &key, &client_id, endpoint, &params, req)
         };
@@ -152,7 +198,7 @@ pub(crate) fn handle(shared: &Shared, req: &RestRequest<'_>) -> Reply {
     match (endpoint.idempotent, req.client_id) {
         (true, Some(cid)) if !cid.is_empty() => {
             let k = format!("{key}\u{0}{}\u{0}{cid}", endpoint.operation_id);
-            shared.idempotent(k, execute)
+            app.idempotent(k, execute)
         }
         _ => execute(),
     }
@@ -262,7 +308,7 @@ fn dispatch(
         }
         "GetAssetNetworks" => {
             let asset = param(params, "asset")?;
-            ok(endpoint, &networks(&asset))
+            ok(endpoint, &crate::domain::market::networks(&asset))
         }
         "GetPairPrice" => {
             let size = parse_decimal("size", &param(params, "size")?)?;
@@ -638,7 +684,7 @@ fn dispatch(
                     Some(&*q("endDate").ok_or_else(|| ApiError::missing("endDate"))?),
                 ),
             )?;
-            let filter = crate::banking::TransferFilter {
+            let filter = crate::domain::banking::TransferFilter {
                 client_id: q("transferClientId"),
                 asset: q("asset"),
                 creditor_address: q("creditorAddress"),
@@ -828,19 +874,6 @@ fn split_params(value: &str) -> Vec<&str> {
     }
     out.push(value.get(start..).unwrap_or_default());
     out
-}
-
-/// Networks per asset, as `GetAssetNetworks` answers.
-pub(crate) fn networks(asset: &str) -> Vec<&'static str> {
-    match asset.to_ascii_uppercase().as_str() {
-        "BTC" => vec!["Bitcoin", "Lightning"],
-        "ETH" => vec!["Ethereum", "Arbitrum One", "Optimism"],
-        "USDT" => vec!["Ethereum", "Tron", "BNB Smart Chain", "Polygon"],
-        "EUR" => vec!["Sepa", "Swift"],
-        "GBP" => vec!["Faster Payments"],
-        "USD" => vec!["INTERNATIONAL_WIRE", "DOMESTIC_WIRE", "ACH", "ACH_SAME_DAY"],
-        _ => Vec::new(),
-    }
 }
 
 #[cfg(test)]

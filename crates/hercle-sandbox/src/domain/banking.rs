@@ -1,8 +1,8 @@
 //! Fiat banking (end users, payees, payee addresses, transfers, deposit
 //! accounts, simulated pay-ins) and Lightning.
 
-use crate::error::ApiError;
-use crate::state::{State, d, event_data, json, money, need, need_str, positive};
+use crate::domain::error::ApiError;
+use crate::domain::state::{State, d, event_data, json, money, need, need_str, positive};
 use hercle_models::*;
 use time::Duration;
 
@@ -697,7 +697,7 @@ impl State {
         let id = format!("inv_{}", self.new_id().replace('-', ""));
         let now = self.now();
         let expires = Timestamp::from(now + Duration::hours(hours));
-        let part = crate::bolt11::amount_part(amount).ok_or_else(|| {
+        let part = crate::domain::bolt11::amount_part(amount).ok_or_else(|| {
             ApiError::rule(
                 "amountBtc",
                 "amountBtc must be a whole number of millisatoshis (0.00000000001 BTC)",
@@ -751,11 +751,13 @@ impl State {
         payment_request: Option<String>,
     ) -> Result<LightningWithdrawal, ApiError> {
         let request = need_str(payment_request, "paymentRequestHash")?;
-        let btc = crate::bolt11::amount_btc(&request).map_err(|e| {
+        let btc = crate::domain::bolt11::amount_btc(&request).map_err(|e| {
             let why = match e {
-                crate::bolt11::AmountError::NotBolt11 => "Not a BOLT11 payment request",
-                crate::bolt11::AmountError::NoAmount => "The payment request carries no amount",
-                crate::bolt11::AmountError::BadAmount => {
+                crate::domain::bolt11::AmountError::NotBolt11 => "Not a BOLT11 payment request",
+                crate::domain::bolt11::AmountError::NoAmount => {
+                    "The payment request carries no amount"
+                }
+                crate::domain::bolt11::AmountError::BadAmount => {
                     "The payment request's amount is malformed"
                 }
             };
@@ -779,7 +781,7 @@ impl State {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::funding::WithdrawInput;
+    use crate::domain::funding::WithdrawInput;
     use std::collections::BTreeSet;
 
     #[tokio::test(start_paused = true)]

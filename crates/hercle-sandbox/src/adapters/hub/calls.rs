@@ -1,14 +1,14 @@
 //! What each hub method does: arguments (in either documented shape) to
 //! the same operations REST uses, answered with the documented envelope on
 //! `executionEvents`. The transport (negotiate, WebSocket, keep-alive) is in
-//! `hub`; this module never touches a socket.
+//! the rest of `hub`; this module never touches a socket.
 
-use crate::error::{ApiError, ErrorKind};
-use crate::funding::WithdrawInput;
-use crate::paging;
-use crate::server::Shared;
-use crate::state::State;
-use crate::trading::check_client_id;
+use crate::app::App;
+use crate::domain::error::{ApiError, ErrorKind};
+use crate::domain::funding::WithdrawInput;
+use crate::domain::paging;
+use crate::domain::state::State;
+use crate::domain::trading::check_client_id;
 use hercle_models::catalog::HubMethod;
 use hercle_models::decimal::ExactDecimal;
 use hercle_models::*;
@@ -206,7 +206,7 @@ impl<'a> Args<'a> {
 }
 
 /// Runs hub method `method` for `key` with the raw SignalR arguments.
-pub(crate) fn invoke(shared: &Shared, key: &str, method_name: &str, args: &[&RawValue]) -> HubCall {
+pub(crate) fn invoke(app: &App, key: &str, method_name: &str, args: &[&RawValue]) -> HubCall {
     let method = HubMethod::find(method_name);
     // The clientId is needed even to report errors: read it leniently first.
     let first = args.first().map(|a| a.get().trim_start());
@@ -231,7 +231,7 @@ pub(crate) fn invoke(shared: &Shared, key: &str, method_name: &str, args: &[&Raw
             .string("ClientId")?
             .ok_or_else(|| ApiError::missing("ClientId"))?;
         check_client_id(&client_id)?;
-        let mut state = shared.state();
+        let mut state = app.state();
         call(&mut state, key, method, &client_id, &a).map(|c| (client_id, c))
     });
     match result {
@@ -243,13 +243,13 @@ pub(crate) fn invoke(shared: &Shared, key: &str, method_name: &str, args: &[&Raw
 /// The `execution.feeds.priceUpdate` envelope for a subscription, or `None`
 /// when the pair or size is no longer quotable.
 pub(crate) fn price_update(
-    shared: &Shared,
+    app: &App,
     client_id: &str,
     pair: &str,
     size: Decimal,
     number: u64,
 ) -> Option<HubEnvelope> {
-    let mut state = shared.state();
+    let mut state = app.state();
     let clock = state.clock.clone();
     let quote = state
         .market
@@ -311,7 +311,7 @@ fn call(
             let asset = a
                 .string("Asset")?
                 .ok_or_else(|| ApiError::missing("Asset"))?;
-            reply(m, cid, &crate::rest::networks(&asset))
+            reply(m, cid, &crate::domain::market::networks(&asset))
         }
         "GetPairSizeByAmount" => {
             let pair = a.string("Pair")?.ok_or_else(|| ApiError::missing("Pair"))?;
@@ -331,7 +331,7 @@ fn call(
             let pair = a
                 .string("PairName")?
                 .ok_or_else(|| ApiError::missing("PairName"))?;
-            let size = crate::trading::positive_size(a.decimal("Size")?)?;
+            let size = crate::domain::trading::positive_size(a.decimal("Size")?)?;
             // Validates pair and size the way a quote would.
             let pair = state.market.pair(&pair)?.name.clone();
             if m.name.starts_with("Subscribe") {
@@ -626,7 +626,7 @@ mod tests {
         RawValue::from_string(json.to_owned()).unwrap()
     }
 
-    fn call(shared: &Arc<Shared>, method: &str, args: &[&str]) -> HubCall {
+    fn call(shared: &Arc<App>, method: &str, args: &[&str]) -> HubCall {
         let owned: Vec<Box<RawValue>> = args.iter().map(|a| raw(a)).collect();
         let refs: Vec<&RawValue> = owned.iter().map(AsRef::as_ref).collect();
         invoke(shared, "sandbox-key", method, &refs)
@@ -641,7 +641,7 @@ mod tests {
 
     #[test]
     fn both_argument_shapes_give_the_same_answer() {
-        let shared = Shared::new(Config::default()).unwrap();
+        let shared = App::new(Config::default()).unwrap();
         let spread = reply(call(&shared, "GetPairs", &[r#""c-1""#]));
         let array = reply(call(&shared, "GetPairs", &[r#"["c-1"]"#]));
         assert_eq!(spread.subject.as_deref(), Some("execution.pairs"));
@@ -657,7 +657,7 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_pre_checks_errors_and_failures_are_dot_error() {
-        let shared = Shared::new(Config::default()).unwrap();
+        let shared = App::new(Config::default()).unwrap();
         let e = reply(call(
             &shared,
             "GetPairSizeByAmount",
@@ -685,8 +685,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn price_ids_expire_and_slippage_is_enforced() {
-        let shared = Shared::new(Config::default()).unwrap();
-        let quote = |shared: &Arc<Shared>| -> PairSize {
+        let shared = App::new(Config::default()).unwrap();
+        let quote = |shared: &Arc<App>| -> PairSize {
             let e = reply(call(
                 shared,
                 "GetPairSizeByAmount",
@@ -694,7 +694,7 @@ mod tests {
             ));
             e.data.unwrap().decode_owned().unwrap()
         };
-        let order = |shared: &Arc<Shared>, id: &str, slippage: &str| -> TradeExecution {
+        let order = |shared: &Arc<App>, id: &str, slippage: &str| -> TradeExecution {
             let e = reply(call(
                 shared,
                 "PlaceOtcOrder",
@@ -726,7 +726,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn rfq_expires_on_the_sandbox_clock() {
-        let shared = Shared::new(Config::default()).unwrap();
+        let shared = App::new(Config::default()).unwrap();
         let e = reply(call(
             &shared,
             "CreateRequestForQuote",
@@ -752,7 +752,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn withdrawals_advance_through_their_statuses() {
-        let shared = Shared::new(Config::default()).unwrap();
+        let shared = App::new(Config::default()).unwrap();
         reply(call(
             &shared,
             "WhitelistAddress",
@@ -774,7 +774,7 @@ mod tests {
             Some("account.withdraw.created"),
             "networks match case-insensitively"
         );
-        let status = |shared: &Arc<Shared>| {
+        let status = |shared: &Arc<App>| {
             let e = reply(call(
                 shared,
                 "GetWithdrawalsByClientId",
@@ -805,8 +805,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn same_seed_same_prices() {
-        let a = Shared::new(Config::default()).unwrap();
-        let b = Shared::new(Config::default()).unwrap();
+        let a = App::new(Config::default()).unwrap();
+        let b = App::new(Config::default()).unwrap();
         tokio::time::advance(Duration::from_secs(30)).await;
         let qa = price_update(&a, "p", "BTCUSDT", Decimal::ONE, 1).unwrap();
         let qb = price_update(&b, "p", "BTCUSDT", Decimal::ONE, 1).unwrap();

@@ -1,11 +1,11 @@
 //! The simulated exchange: one account per API key, shared by the REST and
 //! hub front ends, so an order placed on one is visible on the other.
 
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::market::Market;
-use crate::rng::Rng;
+use crate::domain::clock::Clock;
+use crate::domain::error::ApiError;
+use crate::domain::market::Market;
+use crate::domain::rng::Rng;
 use hercle_models::*;
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
@@ -33,7 +33,7 @@ pub(crate) struct Account {
     pub(crate) whitelisted: Vec<WhitelistedAddress>,
     pub(crate) deposit_addresses: Vec<DepositAddress>,
     pub(crate) withdrawals: Vec<(Withdrawal, Instant)>,
-    pub(crate) banking: crate::banking::Banking,
+    pub(crate) banking: crate::domain::banking::Banking,
     pub(crate) invoices: Vec<LightningInvoice>,
     /// Each ledger entry's `refId`, given on first lookup and kept, so
     /// `GET /transactions/{id}` answers the same every time.

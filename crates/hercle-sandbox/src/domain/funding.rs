@@ -1,9 +1,9 @@
 //! Addresses and withdrawals. Withdrawals move through CREATED →
 //! CONFIRMING → CONFIRMED on the sandbox clock.
 
-use crate::error::ApiError;
-use crate::paging::OffsetPage;
-use crate::state::{State, d, event_data, json, money, need_str, positive, with_nulls};
+use crate::domain::error::ApiError;
+use crate::domain::paging::OffsetPage;
+use crate::domain::state::{State, d, event_data, json, money, need_str, positive, with_nulls};
 use hercle_models::*;
 use std::collections::BTreeMap;
 use std::time::Duration;

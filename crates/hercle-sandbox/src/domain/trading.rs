@@ -1,9 +1,9 @@
 //! Orders, trades and RFQs.
 
 use crate::config::PairConfig;
-use crate::error::ApiError;
-use crate::paging::OffsetPage;
-use crate::state::{State, need_str, positive, side};
+use crate::domain::error::ApiError;
+use crate::domain::paging::OffsetPage;
+use crate::domain::state::{State, need_str, positive, side};
 use hercle_models::*;
 use std::time::Duration;
 use tokio::time::Instant;

@@ -1,7 +1,7 @@
 //! Pagination rules, sans-IO: offset pages (date range in the path) and
 //! cursor pages (opaque `paginationToken`), with the documented bounds.
 
-use crate::error::ApiError;
+use crate::domain::error::ApiError;
 use hercle_models::Timestamp;
 use time::OffsetDateTime;
 

@@ -26,8 +26,8 @@
 //! GET are kept for the connection, as the .NET server's pipe keeps them.
 
 use super::session::{Inbound, Link, run_link};
-use super::{Body, claim_error, credentials, response, text};
-use crate::server::{Query, Shared};
+use super::{Hub, claim_error, credentials, response, text};
+use crate::adapters::http::{Body, Query};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -128,25 +128,25 @@ pub(super) enum Kind {
 }
 
 /// A GET on the hub URL that is not a WebSocket upgrade.
-pub(super) async fn get(shared: Arc<Shared>, req: Request<Incoming>, kind: Kind) -> Response<Body> {
+pub(super) async fn get(hub: Arc<Hub>, req: Request<Incoming>, kind: Kind) -> Response<Body> {
     let query = Query::parse(req.uri().query());
     let Some(token) = query.get(ID_QUERY).map(str::to_owned) else {
         return text(StatusCode::BAD_REQUEST, "Connection ID required");
     };
     if kind == Kind::LongPolling
-        && !shared.hub.is_pending(&token)
-        && let Some(handle) = shared.hub.http(&shared, &token)
+        && !hub.registry.is_pending(&token)
+        && let Some(handle) = hub.registry.http(&hub.app, &token)
     {
-        return poll(&shared, handle).await;
+        return poll(&hub, handle).await;
     }
-    let key = match credentials(&shared, req.headers(), &query) {
+    let key = match credentials(&hub.app, req.headers(), &query) {
         Ok(key) => key,
         Err(e) => return super::api_error(&e),
     };
     // Subscribed before the claim, so a fault aimed at every connection
     // reaches this one as soon as it exists.
-    let faults = shared.hub_faults.subscribe();
-    let claimed = match shared.hub.claim(&shared, &token, key.as_deref()) {
+    let faults = hub.app.hub_faults.subscribe();
+    let claimed = match hub.registry.claim(&hub.app, &token, key.as_deref()) {
         Ok(c) => c,
         Err(e) => return claim_error(e),
     };
@@ -172,7 +172,7 @@ pub(super) async fn get(shared: Arc<Shared>, req: Request<Incoming>, kind: Kind)
     } else {
         (None, Some(outbound_rx))
     };
-    shared.hub.attach_http(
+    hub.registry.attach_http(
         &connection_id,
         HttpHandle {
             connection_id: connection_id.clone(),
@@ -183,7 +183,7 @@ pub(super) async fn get(shared: Arc<Shared>, req: Request<Incoming>, kind: Kind)
         },
     );
     tokio::spawn(run_link(
-        Arc::clone(&shared),
+        Arc::clone(&hub),
         faults,
         Link::Http(link),
         connection_id,
@@ -214,7 +214,7 @@ fn event_stream(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
 }
 
 /// A later poll: held until records, the poll timeout or the end.
-async fn poll(shared: &Shared, handle: HttpHandle) -> Response<Body> {
+async fn poll(hub: &Hub, handle: HttpHandle) -> Response<Body> {
     let Some(polls) = handle.polls.clone() else {
         return text(
             StatusCode::BAD_REQUEST,
@@ -238,7 +238,7 @@ async fn poll(shared: &Shared, handle: HttpHandle) -> Response<Body> {
                 Some(chunk) => queue.hold(&chunk),
                 None => {
                     // Ended and drained: the connection can go now.
-                    shared.hub.remove(&handle.connection_id);
+                    hub.registry.remove(&handle.connection_id);
                     return response(StatusCode::NO_CONTENT, "text/plain", Vec::new());
                 }
             },
@@ -260,21 +260,21 @@ async fn poll(shared: &Shared, handle: HttpHandle) -> Response<Body> {
 }
 
 /// `POST {hub}?id=…`: the client's records.
-pub(super) async fn post(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+pub(super) async fn post(hub: Arc<Hub>, req: Request<Incoming>) -> Response<Body> {
     let query = Query::parse(req.uri().query());
     let Some(token) = query.get(ID_QUERY) else {
         return text(StatusCode::BAD_REQUEST, "Connection ID required");
     };
-    let Some(handle) = shared.hub.http(&shared, token) else {
+    let Some(handle) = hub.registry.http(&hub.app, token) else {
         // Before the transport's first request the records wait for it.
-        if shared.hub.is_pending(token) {
+        if hub.registry.is_pending(token) {
             let Ok(body) = Limited::new(req.into_body(), MAX_POST).collect().await else {
                 return text(
                     StatusCode::BAD_REQUEST,
                     "Request body too large or unreadable",
                 );
             };
-            if shared.hub.post_early(&shared, token, body.to_bytes()) {
+            if hub.registry.post_early(&hub.app, token, body.to_bytes()) {
                 return response(StatusCode::OK, "text/plain", Vec::new());
             }
         }
@@ -310,12 +310,12 @@ pub(super) async fn post(shared: Arc<Shared>, req: Request<Incoming>) -> Respons
 }
 
 /// `DELETE {hub}?id=…`: the client ends the connection.
-pub(super) async fn delete(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+pub(super) async fn delete(hub: Arc<Hub>, req: Request<Incoming>) -> Response<Body> {
     let query = Query::parse(req.uri().query());
     let Some(token) = query.get(ID_QUERY) else {
         return text(StatusCode::BAD_REQUEST, "Connection ID required");
     };
-    let Some(handle) = shared.hub.http(&shared, token) else {
+    let Some(handle) = hub.registry.http(&hub.app, token) else {
         return text(StatusCode::NOT_FOUND, "No Connection with that ID");
     };
     let _ = handle.inbound.send(Inbound::Closed).await;

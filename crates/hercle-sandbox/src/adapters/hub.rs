@@ -16,20 +16,22 @@
 //!
 //! What a connection does once its transport is up (handshake, keep-alive,
 //! dispatch, price streams, injected faults) is in [`session`], the same for
-//! every transport; what each hub method means is in `hub_calls`.
+//! every transport; what each hub method means is in [`calls`].
 
+pub(crate) mod calls;
 mod http;
-pub(crate) mod registry;
+mod registry;
 mod session;
 
-use crate::error::{ApiError, ErrorKind};
-use crate::server::Query;
-use crate::server::Shared;
+use crate::adapters::http::{Body, Query, error_reply, into_response};
+use crate::app::App;
+use crate::domain::error::{ApiError, ErrorKind};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
+use registry::Registry;
 use signalr_proto::negotiate::{
     ACCESS_TOKEN_QUERY, AvailableTransport, ID_QUERY, LATEST_NEGOTIATE_VERSION,
     NEGOTIATE_VERSION_QUERY, NegotiateResponse, STATEFUL_RECONNECT_QUERY, TransferFormat,
@@ -39,54 +41,67 @@ use std::sync::Arc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// The hub path; everything under it is routed here.
-const HUB_PATH: &str = "/ExecutionLiveServer/v1";
+pub(crate) const HUB_PATH: &str = "/ExecutionLiveServer/v1";
 
-/// A response body: whole, or an event stream.
-pub(crate) type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+/// The hub of one sandbox: the application, and the hub connections.
+pub(crate) struct Hub {
+    pub(crate) app: Arc<App>,
+    /// Live and negotiated hub connections.
+    pub(crate) registry: Registry,
+}
+
+impl Hub {
+    pub(crate) fn new(app: Arc<App>) -> Arc<Hub> {
+        Arc::new(Hub {
+            app,
+            registry: Registry::new(),
+        })
+    }
+}
 
 /// Serves negotiate and the transports.
-pub(crate) async fn serve(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+pub(crate) async fn serve(hub: Arc<Hub>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path();
     let rest = path
         .strip_prefix(HUB_PATH)
         .unwrap_or(path)
         .trim_end_matches('/');
     match rest {
-        "/negotiate" => negotiate(&shared, &req),
-        "" => transport(shared, req).await,
+        "/negotiate" => negotiate(&hub, &req),
+        "" => transport(hub, req).await,
         _ => text(StatusCode::NOT_FOUND, "Not Found"),
     }
 }
 
 /// The transports endpoint: a WebSocket upgrade, an SSE stream, a long
 /// poll, a POST send or a DELETE.
-async fn transport(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+async fn transport(hub: Arc<Hub>, req: Request<Incoming>) -> Response<Body> {
     match *req.method() {
         Method::GET if is_websocket_upgrade(req.headers()) => {
             let query = Query::parse(req.uri().query());
-            websocket(shared, req, &query)
+            websocket(hub, req, &query)
         }
         Method::GET if accepts_event_stream(req.headers()) => {
-            http::get(shared, req, http::Kind::ServerSentEvents).await
+            http::get(hub, req, http::Kind::ServerSentEvents).await
         }
-        Method::GET => http::get(shared, req, http::Kind::LongPolling).await,
-        Method::POST => http::post(shared, req).await,
-        Method::DELETE => http::delete(shared, req).await,
+        Method::GET => http::get(hub, req, http::Kind::LongPolling).await,
+        Method::POST => http::post(hub, req).await,
+        Method::DELETE => http::delete(hub, req).await,
         _ => text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
     }
 }
 
-fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
+fn negotiate(hub: &Arc<Hub>, req: &Request<Incoming>) -> Response<Body> {
     if req.method() != Method::POST {
         return text(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed");
     }
     let query = Query::parse(req.uri().query());
-    let key = match authenticate(shared, req.headers(), &query) {
+    let key = match authenticate(&hub.app, req.headers(), &query) {
         Ok(key) => key,
         Err(e) => return api_error(&e),
     };
     // Bound first: the guard must not outlive this statement.
-    let maintenance = shared.faults().in_maintenance();
+    let maintenance = hub.app.faults().in_maintenance();
     if maintenance {
         return api_error(&ApiError {
             kind: ErrorKind::Server(503),
@@ -115,7 +130,7 @@ fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
         && query
             .get(STATEFUL_RECONNECT_QUERY)
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let (connection_id, token) = shared.hub.negotiated(shared, key, version, stateful);
+    let (connection_id, token) = hub.registry.negotiated(&hub.app, key, version, stateful);
     let transports = vec![
         AvailableTransport {
             transport: TransportType::WebSockets,
@@ -135,7 +150,7 @@ fn negotiate(shared: &Arc<Shared>, req: &Request<Incoming>) -> Response<Body> {
     json(StatusCode::OK, response.to_vec())
 }
 
-fn websocket(shared: Arc<Shared>, mut req: Request<Incoming>, query: &Query) -> Response<Body> {
+fn websocket(hub: Arc<Hub>, mut req: Request<Incoming>, query: &Query) -> Response<Body> {
     let headers = req.headers();
     let version_ok = headers
         .get("sec-websocket-version")
@@ -147,23 +162,23 @@ fn websocket(shared: Arc<Shared>, mut req: Request<Incoming>, query: &Query) -> 
     else {
         return text(StatusCode::BAD_REQUEST, "Not a valid WebSocket request");
     };
-    let key = match authenticate(&shared, headers, query) {
+    let key = match authenticate(&hub.app, headers, query) {
         Ok(key) => key,
         Err(e) => return api_error(&e),
     };
     let Ok(accept) = HeaderValue::from_str(&accept) else {
         return text(StatusCode::BAD_REQUEST, "Not a valid WebSocket request");
     };
-    let registry = &shared.hub;
+    let registry = &hub.registry;
     let (connection_id, stateful) = match query.get(ID_QUERY) {
         // skipNegotiation: the connection is born with its socket.
-        None => (registry.direct(&shared, key.clone()), false),
-        Some(token) => match registry.claim(&shared, token, Some(&key)) {
+        None => (registry.direct(&hub.app, key.clone()), false),
+        Some(token) => match registry.claim(&hub.app, token, Some(&key)) {
             Ok(claimed) => (claimed.connection_id, claimed.stateful),
             // A stateful connection's client reopening its socket: the
             // waiting session takes it over.
             Err(registry::ClaimError::InUse)
-                if let Some(session) = registry.reattach(&shared, token, &key) =>
+                if let Some(session) = registry.reattach(&hub.app, token, &key) =>
             {
                 if session.try_send(hyper::upgrade::on(&mut req)).is_err() {
                     return text(StatusCode::CONFLICT, "Connection ID already in use");
@@ -175,7 +190,7 @@ fn websocket(shared: Arc<Shared>, mut req: Request<Incoming>, query: &Query) -> 
     };
     let upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(session::run_websocket(
-        shared,
+        hub,
         upgrade,
         connection_id,
         key,
@@ -205,13 +220,9 @@ fn claim_error(e: registry::ClaimError) -> Response<Body> {
 
 /// The requester's API key when it sent credentials (checked), `None` when
 /// it sent none: the HTTP transports' `id` is itself the secret token.
-fn credentials(
-    shared: &Shared,
-    headers: &HeaderMap,
-    query: &Query,
-) -> Result<Option<String>, ApiError> {
+fn credentials(app: &App, headers: &HeaderMap, query: &Query) -> Result<Option<String>, ApiError> {
     if headers.contains_key("authorization") || query.get(ACCESS_TOKEN_QUERY).is_some() {
-        authenticate(shared, headers, query).map(Some)
+        authenticate(app, headers, query).map(Some)
     } else {
         Ok(None)
     }
@@ -219,14 +230,14 @@ fn credentials(
 
 /// The API key from `Authorization: Bearer …` or, where clients cannot set
 /// headers (browsers, some WebSocket libraries, SSE), the `access_token` query.
-fn authenticate(shared: &Shared, headers: &HeaderMap, query: &Query) -> Result<String, ApiError> {
+fn authenticate(app: &App, headers: &HeaderMap, query: &Query) -> Result<String, ApiError> {
     match (
         headers.get("authorization").and_then(|v| v.to_str().ok()),
         query.get(ACCESS_TOKEN_QUERY),
     ) {
-        (Some(header), _) => shared.authenticate(Some(header)),
-        (None, Some(token)) => shared.authenticate_token(token),
-        (None, None) => shared.authenticate(None),
+        (Some(header), _) => app.authenticate(Some(header)),
+        (None, Some(token)) => app.authenticate_token(token),
+        (None, None) => app.authenticate(None),
     }
 }
 
@@ -249,7 +260,7 @@ fn accepts_event_stream(headers: &HeaderMap) -> bool {
 }
 
 fn api_error(err: &ApiError) -> Response<Body> {
-    crate::rest::error_reply(err).into_response()
+    into_response(error_reply(err))
 }
 
 fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
@@ -275,7 +286,7 @@ fn response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::percent_decode;
+    use crate::adapters::http::percent_decode;
 
     #[test]
     fn query_decodes_and_keeps_first() {
