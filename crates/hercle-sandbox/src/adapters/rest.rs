@@ -10,6 +10,7 @@ use crate::domain::paging;
 use crate::domain::state::State;
 use hercle_models::catalog::{Endpoint, HttpMethod};
 use hercle_models::contract::{self, Location};
+use hercle_models::ops::OperationId as Op;
 use hercle_models::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -165,6 +166,15 @@ fn handle(app: &App, req: &RestRequest<'_>) -> Reply {
     else {
         return no_route(req);
     };
+    // Every row of the generated table has its id (a test checks it).
+    let Some(op) = Op::from_name(endpoint.operation_id) else {
+        return error_reply(&ApiError {
+            kind: ErrorKind::Server(500),
+            code: "internal",
+            message: format!("{} has no operation id", endpoint.operation_id),
+            param: None,
+        });
+    };
     let key = match app.authenticate(req.authorization) {
         Ok(k) => k,
         Err(e) => return error_reply(&e),
@@ -184,7 +194,7 @@ fn handle(app: &App, req: &RestRequest<'_>) -> Reply {
         let result = {
             let mut state = app.state();
             let client_id = req.client_id.map_or_else(|| state.new_id(), str::to_owned);
-            dispatch(&mut state, &key, &client_id, endpoint, &params, req)
+            dispatch(&mut state, &key, &client_id, op, endpoint, &params, req)
         };
         match result {
             Ok((status, body)) => Reply {
@@ -243,14 +253,14 @@ fn ok<T: Serialize>(endpoint: &Endpoint, value: &T) -> Result<(u16, Vec<u8>), Ap
         })
 }
 
-fn offset(params: &[(&str, &str)], endpoint: &Endpoint) -> Result<paging::OffsetPage, ApiError> {
-    paging::offset(
-        &param(params, "startDate")?,
-        &param(params, "endDate")?,
-        &param(params, "page")?,
-        &param(params, "pageSize")?,
-        endpoint.max_range_days,
-    )
+/// The offset page bounds in the path, decoded.
+fn offset(params: &[(&str, &str)]) -> Result<paging::OffsetQuery, ApiError> {
+    Ok(paging::OffsetQuery {
+        start: param(params, "startDate")?,
+        end: param(params, "endDate")?,
+        page: param(params, "page")?,
+        page_size: param(params, "pageSize")?,
+    })
 }
 
 /// A cursor page of `items`, after the `from`/`to` window when the
@@ -265,8 +275,14 @@ fn cursor<T: Clone>(
         .get("pageSize")
         .ok_or_else(|| ApiError::missing("pageSize"))?;
     let window = paging::Window::parse(("from", query.get("from")), ("to", query.get("to")))?;
-    let items = window.apply(items, time_of);
-    paging::cursor(&items, id_of, size, query.get("paginationToken"))
+    paging::cursor_in(
+        items,
+        &window,
+        id_of,
+        time_of,
+        size,
+        query.get("paginationToken"),
+    )
 }
 
 /// When an item was created, for the windows.
@@ -283,15 +299,18 @@ fn dispatch(
     state: &mut State,
     key: &str,
     client_id: &str,
+    op: Op,
     endpoint: &Endpoint,
     params: &[(&str, &str)],
     req: &RestRequest<'_>,
 ) -> Result<(u16, Vec<u8>), ApiError> {
     let query = Query::parse(Some(req.query));
     let q = |k: &str| query.get(k).map(str::to_owned);
-    match endpoint.operation_id {
-        "GetPairs" => ok(endpoint, &state.market.pairs()),
-        "GetPairSizeByAmount" => {
+    // Exhaustive, no wildcard: an operation added to the description does
+    // not build until the sandbox serves it.
+    match op {
+        Op::GetPairs => ok(endpoint, &state.market.pairs()),
+        Op::GetPairSizeByAmount => {
             let side = Side::from_wire(&param(params, "side")?);
             let amount = parse_decimal("amount", &param(params, "amount")?)?;
             let pair = param(params, "pair")?;
@@ -306,11 +325,11 @@ fn dispatch(
             };
             ok(endpoint, &v)
         }
-        "GetAssetNetworks" => {
+        Op::GetAssetNetworks => {
             let asset = param(params, "asset")?;
             ok(endpoint, &crate::domain::market::networks(&asset))
         }
-        "GetPairPrice" => {
+        Op::GetPairPrice => {
             let size = parse_decimal("size", &param(params, "size")?)?;
             let clock = state.clock.clone();
             let q = state.market.quote(&param(params, "pair")?, size, &clock)?;
@@ -322,26 +341,23 @@ fn dispatch(
             };
             ok(endpoint, &q)
         }
-        "PlaceOtcOrder" => {
+        Op::PlaceOtcOrder => {
             let r: PlaceOtcOrderRequest = body(req)?;
             ok(endpoint, &state.place_order(key, client_id, &r)?)
         }
-        "GetOrdersByClientId" => ok(
+        Op::GetOrdersByClientId => ok(
             endpoint,
             &state.orders_by_client_id(key, &param(params, "clientId")?),
         ),
-        "GetOrdersPaginated" => ok(
-            endpoint,
-            &state.orders_page(key, &offset(params, endpoint)?),
-        ),
-        "CreateRfq" => {
+        Op::GetOrdersPaginated => ok(endpoint, &state.orders_page(key, &offset(params)?)?),
+        Op::CreateRfq => {
             let r: CreateRfqRequest = body(req)?;
             ok(
                 endpoint,
                 &state.create_rfq(key, r.pair, r.side, r.size, r.amount, None)?,
             )
         }
-        "CreateRfqCustomExpiration" => {
+        Op::CreateRfqCustomExpiration => {
             let r: CreateRfqCustomExpirationRequest = body(req)?;
             let secs = r
                 .expiration_in_seconds
@@ -351,34 +367,42 @@ fn dispatch(
                 &state.create_rfq(key, r.pair, r.side, r.size, r.amount, Some(secs))?,
             )
         }
-        "AcceptRfq" => {
+        Op::AcceptRfq => {
             let r: AcceptRfqRequest = body(req)?;
             ok(
                 endpoint,
                 &state.accept_rfq(key, client_id, r.request_for_quote_id)?,
             )
         }
-        "GetBalances" => ok(endpoint, &vec![state.balances(key)]),
-        "GetTradesByClientId" => ok(
+        Op::GetBalances => ok(endpoint, &vec![state.balances(key)]),
+        Op::GetTradesByClientId => ok(
             endpoint,
             &state.trades_by_client_id(key, &param(params, "tradeClientId")?),
         ),
-        "GetTradesPaginated" | "GetHistoricalTradesPaginated" => ok(
+        Op::GetTradesPaginated | Op::GetHistoricalTradesPaginated => ok(
             endpoint,
-            &state.trades_page(key, &offset(params, endpoint)?),
+            &state.trades_page(
+                key,
+                &offset(params)?,
+                op == Op::GetHistoricalTradesPaginated,
+            )?,
         ),
-        "GetTransactionsPaginated" | "GetHistoricalTransactionsPaginated" => ok(
+        Op::GetTransactionsPaginated | Op::GetHistoricalTransactionsPaginated => ok(
             endpoint,
-            &state.transactions_page(key, &offset(params, endpoint)?),
+            &state.transactions_page(
+                key,
+                &offset(params)?,
+                op == Op::GetHistoricalTransactionsPaginated,
+            )?,
         ),
-        "WhitelistAddress" => {
+        Op::WhitelistAddress => {
             let r: WhitelistAddressRequest = body(req)?;
             ok(
                 endpoint,
                 &state.whitelist_address(key, r.name, r.asset, r.address, None, r.network)?,
             )
         }
-        "WhitelistAddressWithParams" => {
+        Op::WhitelistAddressWithParams => {
             let r: WhitelistAddressWithParamsRequest = body(req)?;
             ok(
                 endpoint,
@@ -392,22 +416,22 @@ fn dispatch(
                 )?,
             )
         }
-        "GetWhitelistedAddresses" => ok(endpoint, &state.whitelisted(key)),
-        "RemoveWhitelistedAddress" => {
+        Op::GetWhitelistedAddresses => ok(endpoint, &state.whitelisted(key)),
+        Op::RemoveWhitelistedAddress => {
             let r: RemoveWhitelistedAddressRequest = body(req)?;
             // The docs' curl sends `id` (quirk 18): accept it too.
             let id = r.address_id.or(r.id);
             ok(endpoint, &state.remove_whitelisted(key, id)?)
         }
-        "GetDepositAddresses" => ok(endpoint, &state.deposit_addresses(key)),
-        "CreateDepositAddress" => {
+        Op::GetDepositAddresses => ok(endpoint, &state.deposit_addresses(key)),
+        Op::CreateDepositAddress => {
             let r: CreateDepositAddressRequest = body(req)?;
             ok(
                 endpoint,
                 &state.create_deposit_address(key, r.asset, r.network)?,
             )
         }
-        "Withdraw" | "InstantWithdraw" => {
+        Op::Withdraw | Op::InstantWithdraw => {
             let r: WithdrawRequest = body(req)?;
             let input = WithdrawInput {
                 asset: r.asset,
@@ -415,11 +439,11 @@ fn dispatch(
                 address: r.address,
                 address_params: None,
                 network: r.network,
-                instant: endpoint.operation_id == "InstantWithdraw",
+                instant: op == Op::InstantWithdraw,
             };
             ok(endpoint, &state.withdraw(key, client_id, input)?)
         }
-        "WithdrawWithAddressParams" => {
+        Op::WithdrawWithAddressParams => {
             let r: WithdrawWithAddressParamsRequest = body(req)?;
             let instant = r.is_instant.ok_or_else(|| ApiError::missing("isInstant"))?;
             let input = WithdrawInput {
@@ -432,7 +456,7 @@ fn dispatch(
             };
             ok(endpoint, &state.withdraw(key, client_id, input)?)
         }
-        "GetWithdrawals" => {
+        Op::GetWithdrawals => {
             let mut all = state.withdrawals(key);
             for (field, value) in [
                 ("clientId", q("clientId")),
@@ -466,20 +490,14 @@ fn dispatch(
                 &all.into_iter().skip(skip).take(size).collect::<Vec<_>>(),
             )
         }
-        "GetWithdrawalsByClientId" => {
+        Op::GetWithdrawalsByClientId => {
             let cid = param(params, "withdrawClientId")?;
-            let list: Vec<Withdrawal> = state
-                .withdrawals(key)
-                .into_iter()
-                .filter(|w| w.client_id.as_deref() == Some(cid.as_str()))
-                .collect();
-            ok(endpoint, &list)
+            ok(endpoint, &state.withdrawals_by_client_id(key, &cid))
         }
-        "GetWithdrawalsPaginated" => ok(
-            endpoint,
-            &state.withdrawals_page(key, &offset(params, endpoint)?),
-        ),
-        "CreateLightningInvoice" => {
+        Op::GetWithdrawalsPaginated => {
+            ok(endpoint, &state.withdrawals_page(key, &offset(params)?)?)
+        }
+        Op::CreateLightningInvoice => {
             let r: CreateLightningInvoiceRequest = body(req)?;
             let hours = r
                 .expiry_hours
@@ -499,23 +517,23 @@ fn dispatch(
                 &state.create_invoice(key, r.amount_btc, hours, r.memo)?,
             )
         }
-        "GetLightningInvoices" => ok(
+        Op::GetLightningInvoices => ok(
             endpoint,
             &LightningInvoiceList {
                 invoices: Some(state.invoices(key)),
                 ..Default::default()
             },
         ),
-        "CreateLightningWithdrawal" => {
+        Op::CreateLightningWithdrawal => {
             let r: CreateLightningWithdrawalRequest = body(req)?;
             ok(
                 endpoint,
                 &state.lightning_withdraw(key, r.payment_request_hash)?,
             )
         }
-        "RegisterBusinessEndUser" => ok(endpoint, &state.register_business(key, body(req)?)?),
-        "RegisterIndividualEndUser" => ok(endpoint, &state.register_individual(key, body(req)?)?),
-        "GetBusinessEndUsers" => {
+        Op::RegisterBusinessEndUser => ok(endpoint, &state.register_business(key, body(req)?)?),
+        Op::RegisterIndividualEndUser => ok(endpoint, &state.register_individual(key, body(req)?)?),
+        Op::GetBusinessEndUsers => {
             let items = state.account(key).banking.businesses.clone();
             let (payload, token) = cursor(
                 &items,
@@ -532,7 +550,7 @@ fn dispatch(
                 },
             )
         }
-        "GetIndividualEndUsers" => {
+        Op::GetIndividualEndUsers => {
             let items = state.account(key).banking.individuals.clone();
             let (payload, token) = cursor(
                 &items,
@@ -549,7 +567,7 @@ fn dispatch(
                 },
             )
         }
-        "UploadEndUserDocument" => {
+        Op::UploadEndUserDocument => {
             // The multipart form's parts, each at most once; `type` one the
             // docs list (quirk 22: not the curl's), `file` a file part
             // (its bytes are not kept), `description` optional text.
@@ -596,8 +614,8 @@ fn dispatch(
                 &state.upload_document(key, &param(params, "endUserId")?)?,
             )
         }
-        "CreateDepositAccount" => ok(endpoint, &state.create_deposit_account(key, body(req)?)?),
-        "GetDepositAccounts" => {
+        Op::CreateDepositAccount => ok(endpoint, &state.create_deposit_account(key, body(req)?)?),
+        Op::GetDepositAccounts => {
             let items = state.account(key).banking.deposit_accounts.clone();
             // No from/to on this list: nothing to window.
             let (payload, token) = cursor(&items, |u| u.id.as_deref(), |_| None, &query)?;
@@ -610,7 +628,7 @@ fn dispatch(
                 },
             )
         }
-        "RegisterPayee" => {
+        Op::RegisterPayee => {
             // The REST answer leaves these out (its docs; the hub has them).
             let payee = Payee {
                 disabled: None,
@@ -620,8 +638,8 @@ fn dispatch(
             };
             ok(endpoint, &payee)
         }
-        "GetPayees" => {
-            let items = state.account(key).banking.payees.clone();
+        Op::GetPayees => {
+            let items = state.payees(key);
             let (payload, token) = cursor(
                 &items,
                 |u| u.id.as_deref(),
@@ -637,23 +655,16 @@ fn dispatch(
                 },
             )
         }
-        "RegisterPayeeAddress" => {
+        Op::RegisterPayeeAddress => {
             let payee = param(params, "payeeId")?;
             ok(
                 endpoint,
                 &state.register_payee_address(key, &payee, body(req)?)?,
             )
         }
-        "GetPayeeAddresses" => {
+        Op::GetPayeeAddresses => {
             let payee = q("payeeId").ok_or_else(|| ApiError::missing("payeeId"))?;
-            let items: Vec<PayeeAddress> = state
-                .account(key)
-                .banking
-                .payee_addresses
-                .iter()
-                .filter(|a| a.payee_id.as_deref() == Some(payee.as_str()))
-                .cloned()
-                .collect();
+            let items = state.payee_addresses(key, &payee);
             let (payload, token) = cursor(
                 &items,
                 |u| u.id.as_deref(),
@@ -669,11 +680,11 @@ fn dispatch(
                 },
             )
         }
-        "CreateTransfer" => ok(
+        Op::CreateTransfer => ok(
             endpoint,
             &state.create_transfer(key, client_id, body(req)?)?,
         ),
-        "GetTransfers" => {
+        Op::GetTransfers => {
             let window = paging::Window::parse(
                 (
                     "startDate",
@@ -701,20 +712,8 @@ fn dispatch(
                     .transpose()?,
                 ref_id: q("refId"),
             };
-            let items: Vec<Transfer> = state
-                .account(key)
-                .banking
-                .transfers
-                .iter()
-                .filter(|t| filter.matches(t))
-                .cloned()
-                .collect();
-            let (payload, token) = cursor(
-                &window.apply(&items, |t| created(t.timestamp.as_ref())),
-                |u| u.id.as_deref(),
-                |_| None,
-                &query,
-            )?;
+            let items = state.transfers(key, &filter, &window);
+            let (payload, token) = cursor(&items, |u| u.id.as_deref(), |_| None, &query)?;
             ok(
                 endpoint,
                 &TransferCursorPage {
@@ -724,17 +723,11 @@ fn dispatch(
                 },
             )
         }
-        "GetTransactionLedger" => ok(
+        Op::GetTransactionLedger => ok(
             endpoint,
             &state.ledger_transaction(key, &param(params, "transactionId")?)?,
         ),
-        "SimulatePayin" => ok(endpoint, &state.simulate_payin(key, body(req)?)?),
-        other => Err(ApiError {
-            kind: ErrorKind::Server(501),
-            code: "not_implemented",
-            message: format!("{other} is not simulated"),
-            param: None,
-        }),
+        Op::SimulatePayin => ok(endpoint, &state.simulate_payin(key, body(req)?)?),
     }
 }
 
@@ -891,6 +884,22 @@ mod tests {
         }
         body.push_str("--xyz--\r\n");
         body
+    }
+
+    /// Dispatch matches on the generated ids exhaustively; a route whose
+    /// table row had no id would answer 500 instead, so none may lack one.
+    #[test]
+    fn every_routed_endpoint_has_its_operation_id() {
+        for endpoint in hercle_models::ENDPOINTS {
+            let op = Op::from_name(endpoint.operation_id);
+            assert_eq!(
+                op.map(|o| o.endpoint().path),
+                Some(endpoint.path),
+                "{}",
+                endpoint.operation_id
+            );
+        }
+        assert_eq!(hercle_models::ENDPOINTS.len(), Op::ALL.len());
     }
 
     #[test]

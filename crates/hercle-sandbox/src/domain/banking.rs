@@ -2,6 +2,7 @@
 //! accounts, simulated pay-ins) and Lightning.
 
 use crate::domain::error::ApiError;
+use crate::domain::paging::{OffsetList, OffsetQuery, Window};
 use crate::domain::state::{State, d, event_data, json, money, need, need_str, positive};
 use hercle_models::*;
 use time::Duration;
@@ -77,6 +78,56 @@ impl TransferFilter {
             && same(&self.debtor_network, debtor.network.as_deref())
             && same(&self.creditor_network, creditor.network.as_deref())
             && self.status.is_none_or(|s| status_code == Some(s))
+    }
+}
+
+impl State {
+    /// The payees (REST `GetPayees`, hub `GetPayeesPaginated`).
+    pub(crate) fn payees(&mut self, key: &str) -> Vec<Payee> {
+        self.account(key).banking.payees.clone()
+    }
+
+    /// The addresses of payee `payee_id` (REST `GetPayeeAddresses`, hub
+    /// `GetPayeeAddressesPaginated`).
+    pub(crate) fn payee_addresses(&mut self, key: &str, payee_id: &str) -> Vec<PayeeAddress> {
+        self.account(key)
+            .banking
+            .payee_addresses
+            .iter()
+            .filter(|a| a.payee_id.as_deref() == Some(payee_id))
+            .cloned()
+            .collect()
+    }
+
+    /// The transfers matching `filter` and made inside `window` (REST
+    /// `GetTransfers`, before its cursor).
+    pub(crate) fn transfers(
+        &mut self,
+        key: &str,
+        filter: &TransferFilter,
+        window: &Window,
+    ) -> Vec<Transfer> {
+        let matching: Vec<Transfer> = self
+            .account(key)
+            .banking
+            .transfers
+            .iter()
+            .filter(|t| filter.matches(t))
+            .cloned()
+            .collect();
+        window.apply(&matching, |t| t.timestamp.as_ref().and_then(Timestamp::get))
+    }
+
+    /// A page of transfers (hub `GetTransfersPaginated`).
+    pub(crate) fn transfers_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+    ) -> Result<Vec<Transfer>, ApiError> {
+        let page = query.validate(OffsetList::Transfers)?;
+        Ok(page.apply(&self.account(key).banking.transfers, |t| {
+            t.timestamp.as_ref().and_then(Timestamp::get)
+        }))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::config::PairConfig;
 use crate::domain::error::ApiError;
-use crate::domain::paging::OffsetPage;
+use crate::domain::paging::{OffsetList, OffsetQuery};
 use crate::domain::state::{State, need_str, positive, side};
 use hercle_models::*;
 use std::time::Duration;
@@ -215,10 +215,16 @@ impl State {
             .collect()
     }
 
-    pub(crate) fn orders_page(&mut self, key: &str, page: &OffsetPage) -> Vec<Order> {
-        page.apply(&self.account(key).orders, |o| {
+    /// A page of orders (REST and hub `GetOrdersPaginated`).
+    pub(crate) fn orders_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+    ) -> Result<Vec<Order>, ApiError> {
+        let page = query.validate(OffsetList::Orders)?;
+        Ok(page.apply(&self.account(key).orders, |o| {
             o.timestamp.as_ref().and_then(Timestamp::get)
-        })
+        }))
     }
 
     pub(crate) fn trades_by_client_id(&mut self, key: &str, client_id: &str) -> Vec<Trade> {
@@ -230,16 +236,40 @@ impl State {
             .collect()
     }
 
-    pub(crate) fn trades_page(&mut self, key: &str, page: &OffsetPage) -> Vec<Trade> {
-        page.apply(&self.account(key).trades, |t| {
+    /// A page of trades, recent or `historical` (a longer range).
+    pub(crate) fn trades_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+        historical: bool,
+    ) -> Result<Vec<Trade>, ApiError> {
+        let list = if historical {
+            OffsetList::HistoricalTrades
+        } else {
+            OffsetList::Trades
+        };
+        let page = query.validate(list)?;
+        Ok(page.apply(&self.account(key).trades, |t| {
             t.timestamp.as_ref().and_then(Timestamp::get)
-        })
+        }))
     }
 
-    pub(crate) fn transactions_page(&mut self, key: &str, page: &OffsetPage) -> Vec<Transaction> {
-        page.apply(&self.account(key).ledger, |t| {
+    /// A page of ledger entries, recent or `historical` (a longer range).
+    pub(crate) fn transactions_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+        historical: bool,
+    ) -> Result<Vec<Transaction>, ApiError> {
+        let list = if historical {
+            OffsetList::HistoricalTransactions
+        } else {
+            OffsetList::Transactions
+        };
+        let page = query.validate(list)?;
+        Ok(page.apply(&self.account(key).ledger, |t| {
             t.timestamp.as_ref().and_then(Timestamp::get)
-        })
+        }))
     }
 
     /// `POST /api/v1/rfq[/custom-expiration]`: a firm price for a size (or a

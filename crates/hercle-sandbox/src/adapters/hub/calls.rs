@@ -162,23 +162,17 @@ impl<'a> Args<'a> {
         self.get(name)
     }
 
-    fn offset(
-        &self,
-        start: &str,
-        end: &str,
-        page: &str,
-        size: &str,
-        max_days: Option<u32>,
-    ) -> Result<paging::OffsetPage, ApiError> {
-        paging::offset(
-            &self
+    /// An offset page query from the arguments named `names` (start,
+    /// end, page, page size); the list it is for decides the limits.
+    fn offset(&self, [start, end, page, size]: [&str; 4]) -> Result<paging::OffsetQuery, ApiError> {
+        Ok(paging::OffsetQuery {
+            start: self
                 .string(start)?
                 .ok_or_else(|| ApiError::missing(start))?,
-            &self.string(end)?.ok_or_else(|| ApiError::missing(end))?,
-            &self.need_int(page)?.to_string(),
-            &self.need_int(size)?.to_string(),
-            max_days,
-        )
+            end: self.string(end)?.ok_or_else(|| ApiError::missing(end))?,
+            page: self.need_int(page)?.to_string(),
+            page_size: self.need_int(size)?.to_string(),
+        })
     }
 
     /// Banking lists: the optional From/To window on when items were
@@ -192,16 +186,13 @@ impl<'a> Args<'a> {
             ("From", self.string("From")?.as_deref()),
             ("To", self.string("To")?.as_deref()),
         )?;
-        let items = window.apply(items, |i| created(i).and_then(Timestamp::get));
-        let page = usize::try_from(self.need_int("Page")?)
-            .map_err(|_| ApiError::invalid("Page", "Page must be 0 or more"))?;
-        let size = paging::page_size_of(&self.need_int("PageSize")?.to_string())?;
-        Ok(items
-            .iter()
-            .skip(page.saturating_mul(size))
-            .take(size)
-            .cloned()
-            .collect())
+        paging::window_page(
+            items,
+            &window,
+            |i| created(i).and_then(Timestamp::get),
+            self.need_int("Page")?,
+            self.need_int("PageSize")?,
+        )
     }
 }
 
@@ -363,8 +354,8 @@ fn call(
             cid,
             &state.orders_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(7))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+            )?,
         ),
         "GetOrdersByClientId" => {
             let id = a
@@ -377,16 +368,18 @@ fn call(
             cid,
             &state.trades_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(7))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+                false,
+            )?,
         ),
         "GetHistoricalTradesPaginated" => reply(
             m,
             cid,
             &state.trades_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(30))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+                true,
+            )?,
         ),
         "GetTradesByClientId" => {
             let id = a
@@ -399,16 +392,18 @@ fn call(
             cid,
             &state.transactions_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(7))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+                false,
+            )?,
         ),
         "GetHistoricalTransactionsPaginated" => reply(
             m,
             cid,
             &state.transactions_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(30))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+                true,
+            )?,
         ),
         "CreateRequestForQuote" | "CreateRequestForQuoteWithCustomExpiration" => {
             let secs = if m.name.ends_with("Expiration") {
@@ -463,19 +458,14 @@ fn call(
             cid,
             &state.withdrawals_page(
                 key,
-                &a.offset("startDate", "endDate", "page", "pageSize", Some(7))?,
-            ),
+                &a.offset(["startDate", "endDate", "page", "pageSize"])?,
+            )?,
         ),
         "GetWithdrawalsByClientId" => {
             let id = a
                 .string("withdrawClientId")?
                 .ok_or_else(|| ApiError::missing("withdrawClientId"))?;
-            let list: Vec<Withdrawal> = state
-                .withdrawals(key)
-                .into_iter()
-                .filter(|w| w.client_id.as_deref() == Some(id.as_str()))
-                .collect();
-            reply(m, cid, &list)
+            reply(m, cid, &state.withdrawals_by_client_id(key, &id))
         }
         "GetWhitelistedAddresses" => reply(m, cid, &state.whitelisted(key)),
         "WhitelistAddress" => {
@@ -500,7 +490,7 @@ fn call(
         }
         "GetDepositAddress" => reply(m, cid, &state.deposit_addresses(key)),
         "GetPayeesPaginated" => {
-            let items = state.account(key).banking.payees.clone();
+            let items = state.payees(key);
             reply(m, cid, &a.banking_page(&items, |p| p.created_at.as_ref())?)
         }
         "RegisterPayee" => {
@@ -524,14 +514,7 @@ fn call(
             let payee = a
                 .string("PayeeId")?
                 .ok_or_else(|| ApiError::missing("PayeeId"))?;
-            let items: Vec<PayeeAddress> = state
-                .account(key)
-                .banking
-                .payee_addresses
-                .iter()
-                .filter(|p| p.payee_id.as_deref() == Some(payee.as_str()))
-                .cloned()
-                .collect();
+            let items = state.payee_addresses(key, &payee);
             reply(m, cid, &a.banking_page(&items, |p| p.created_at.as_ref())?)
         }
         "RegisterPayeeAddress" => {
@@ -567,15 +550,14 @@ fn call(
             };
             reply(m, cid, &t)
         }
-        "GetTransfersPaginated" => {
-            let page = a.offset("StartDate", "EndDate", "Page", "PageSize", Some(30))?;
-            let items = state.account(key).banking.transfers.clone();
-            reply(
-                m,
-                cid,
-                &page.apply(&items, |t| t.timestamp.as_ref().and_then(Timestamp::get)),
-            )
-        }
+        "GetTransfersPaginated" => reply(
+            m,
+            cid,
+            &state.transfers_page(
+                key,
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+            )?,
+        ),
         "GetTransactionLedger" => {
             let id = a
                 .string("TransactionId")?
