@@ -7,17 +7,6 @@ use crate::domain::state::{State, d, event_data, json, money, need, need_str, po
 use hercle_models::*;
 use time::Duration;
 
-/// Banking records of one account.
-#[derive(Default)]
-pub(crate) struct Banking {
-    pub(crate) businesses: Vec<BusinessEndUser>,
-    pub(crate) individuals: Vec<IndividualEndUser>,
-    pub(crate) deposit_accounts: Vec<DepositAccount>,
-    pub(crate) payees: Vec<Payee>,
-    pub(crate) payee_addresses: Vec<PayeeAddress>,
-    pub(crate) transfers: Vec<Transfer>,
-}
-
 /// One side of a transfer (`debtor` or `creditor`). The docs do not give
 /// these objects' fields; these are the ones the list filters name
 /// (`debtorAddress`, `creditorAsset`, ...), with the amount exact.
@@ -82,6 +71,15 @@ impl TransferFilter {
 }
 
 impl State {
+    /// Moves time-driven statuses (withdrawals, banking) forward, emitting their events.
+    pub(crate) fn advance_statuses(&mut self) {
+        let keys = self.account_keys();
+        for key in keys {
+            self.withdrawals(&key);
+            self.advance_banking(&key);
+        }
+    }
+
     /// The payees (REST `GetPayees`, hub `GetPayeesPaginated`).
     pub(crate) fn payees(&mut self, key: &str) -> Vec<Payee> {
         self.account(key).banking.payees.clone()

@@ -33,11 +33,22 @@ pub(crate) struct Account {
     pub(crate) whitelisted: Vec<WhitelistedAddress>,
     pub(crate) deposit_addresses: Vec<DepositAddress>,
     pub(crate) withdrawals: Vec<(Withdrawal, Instant)>,
-    pub(crate) banking: crate::domain::banking::Banking,
+    pub(crate) banking: Banking,
     pub(crate) invoices: Vec<LightningInvoice>,
     /// Each ledger entry's `refId`, given on first lookup and kept, so
     /// `GET /transactions/{id}` answers the same every time.
     pub(crate) ledger_refs: HashMap<String, String>,
+}
+
+/// Banking records of one account.
+#[derive(Default)]
+pub(crate) struct Banking {
+    pub(crate) businesses: Vec<BusinessEndUser>,
+    pub(crate) individuals: Vec<IndividualEndUser>,
+    pub(crate) deposit_accounts: Vec<DepositAccount>,
+    pub(crate) payees: Vec<Payee>,
+    pub(crate) payee_addresses: Vec<PayeeAddress>,
+    pub(crate) transfers: Vec<Transfer>,
 }
 
 /// A business event the webhook sender delivers.
@@ -197,13 +208,9 @@ impl State {
         self.events.push(Event { event_type, data });
     }
 
-    /// Moves time-driven statuses (withdrawals) forward, emitting their events.
-    pub(crate) fn advance_statuses(&mut self) {
-        let keys: Vec<String> = self.accounts.keys().cloned().collect();
-        for key in keys {
-            self.withdrawals(&key);
-            self.advance_banking(&key);
-        }
+    /// The keys that have an account.
+    pub(crate) fn account_keys(&self) -> Vec<String> {
+        self.accounts.keys().cloned().collect()
     }
 
     pub(crate) fn available(&mut self, key: &str, asset: &str) -> Decimal {
