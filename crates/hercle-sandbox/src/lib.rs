@@ -9,6 +9,27 @@
 //! println!("REST at {}", sandbox.base_url());
 //! # Ok(()) }
 //! ```
+//!
+//! # Layout
+//!
+//! Four layers; a module imports only the layers below it.
+//!
+//! * `router`: the accept loop and the path routing to the adapters.
+//!   Only this file imports it.
+//! * `adapters`: the transports. `rest` (dispatch by an exhaustive match
+//!   on the generated `OperationId`), `hub` (negotiate, the three SignalR
+//!   transports, sessions; `hub::calls` says what each hub method does),
+//!   `admin` (`/_sandbox/`), `webhooks` (outbound delivery), and `http`,
+//!   what the HTTP ones share. Adapters do not import each other.
+//! * `app`: one sandbox's shared state: the exchange model under its lock,
+//!   authentication, the rate limiter, the idempotency cache, the armed
+//!   faults and the webhook outbox. No hyper types.
+//! * `domain`: the exchange itself (accounts, market, orders, funding,
+//!   banking) and every list query, each implemented once for both
+//!   transports (`domain::paging`). No HTTP, no locks, no tasks.
+//!
+//! `config` (the settings) is below them all; `cli` (the binary's flags)
+//! sits beside this file.
 
 mod adapters;
 mod app;
