@@ -6,7 +6,7 @@ use crate::adapters::http::{Query, error_reply, path_decode};
 use crate::app::{App, Reply};
 use crate::domain::error::{ApiError, ErrorKind};
 use crate::domain::funding::WithdrawInput;
-use crate::domain::paging;
+use crate::domain::paging::{self, OffsetList};
 use crate::domain::state::State;
 use hercle_models::catalog::{Endpoint, HttpMethod};
 use hercle_models::contract::{self, Location};
@@ -379,21 +379,21 @@ fn dispatch(
             endpoint,
             &state.trades_by_client_id(key, &param(params, "tradeClientId")?),
         ),
-        Op::GetTradesPaginated | Op::GetHistoricalTradesPaginated => ok(
+        Op::GetTradesPaginated => ok(
             endpoint,
-            &state.trades_page(
-                key,
-                &offset(params)?,
-                op == Op::GetHistoricalTradesPaginated,
-            )?,
+            &state.trades_page(key, &offset(params)?, OffsetList::Trades)?,
         ),
-        Op::GetTransactionsPaginated | Op::GetHistoricalTransactionsPaginated => ok(
+        Op::GetHistoricalTradesPaginated => ok(
             endpoint,
-            &state.transactions_page(
-                key,
-                &offset(params)?,
-                op == Op::GetHistoricalTransactionsPaginated,
-            )?,
+            &state.trades_page(key, &offset(params)?, OffsetList::HistoricalTrades)?,
+        ),
+        Op::GetTransactionsPaginated => ok(
+            endpoint,
+            &state.transactions_page(key, &offset(params)?, OffsetList::Transactions)?,
+        ),
+        Op::GetHistoricalTransactionsPaginated => ok(
+            endpoint,
+            &state.transactions_page(key, &offset(params)?, OffsetList::HistoricalTransactions)?,
         ),
         Op::WhitelistAddress => {
             let r: WhitelistAddressRequest = body(req)?;

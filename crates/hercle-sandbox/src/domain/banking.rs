@@ -122,10 +122,8 @@ impl State {
         key: &str,
         query: &OffsetQuery,
     ) -> Result<Vec<Transfer>, ApiError> {
-        let page = query.validate(OffsetList::Transfers)?;
-        Ok(page.apply(&self.account(key).banking.transfers, |t| {
-            t.timestamp.as_ref().and_then(Timestamp::get)
-        }))
+        let transfers = &self.account(key).banking.transfers;
+        query.page(OffsetList::Transfers, transfers, |t| t.timestamp.as_ref())
     }
 }
 

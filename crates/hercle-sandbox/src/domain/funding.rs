@@ -299,9 +299,8 @@ impl State {
         key: &str,
         query: &OffsetQuery,
     ) -> Result<Vec<Withdrawal>, ApiError> {
-        let page = query.validate(OffsetList::Withdrawals)?;
         let all = self.withdrawals(key);
-        Ok(page.apply(&all, |w| w.timestamp.as_ref().and_then(Timestamp::get)))
+        query.page(OffsetList::Withdrawals, &all, |w| w.timestamp.as_ref())
     }
 
     /// The withdrawals made with `client_id` (REST and hub

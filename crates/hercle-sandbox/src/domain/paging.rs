@@ -96,6 +96,18 @@ impl OffsetQuery {
             list.max_range_days(),
         )
     }
+
+    /// The page of `items` (oldest first) this query asks for, within
+    /// `list`'s limits; `created` reads when an item was made.
+    pub(crate) fn page<T: Clone>(
+        &self,
+        list: OffsetList,
+        items: &[T],
+        created: impl Fn(&T) -> Option<&Timestamp>,
+    ) -> Result<Vec<T>, ApiError> {
+        let page = self.validate(list)?;
+        Ok(page.apply(items, |i| created(i).and_then(Timestamp::get)))
+    }
 }
 
 /// `text` is already decoded: REST decodes path segments once, hub

@@ -221,10 +221,9 @@ impl State {
         key: &str,
         query: &OffsetQuery,
     ) -> Result<Vec<Order>, ApiError> {
-        let page = query.validate(OffsetList::Orders)?;
-        Ok(page.apply(&self.account(key).orders, |o| {
-            o.timestamp.as_ref().and_then(Timestamp::get)
-        }))
+        query.page(OffsetList::Orders, &self.account(key).orders, |o| {
+            o.timestamp.as_ref()
+        })
     }
 
     pub(crate) fn trades_by_client_id(&mut self, key: &str, client_id: &str) -> Vec<Trade> {
@@ -236,40 +235,26 @@ impl State {
             .collect()
     }
 
-    /// A page of trades, recent or `historical` (a longer range).
+    /// A page of trades: `list` is `Trades`, or `HistoricalTrades` for the
+    /// longer range.
     pub(crate) fn trades_page(
         &mut self,
         key: &str,
         query: &OffsetQuery,
-        historical: bool,
+        list: OffsetList,
     ) -> Result<Vec<Trade>, ApiError> {
-        let list = if historical {
-            OffsetList::HistoricalTrades
-        } else {
-            OffsetList::Trades
-        };
-        let page = query.validate(list)?;
-        Ok(page.apply(&self.account(key).trades, |t| {
-            t.timestamp.as_ref().and_then(Timestamp::get)
-        }))
+        query.page(list, &self.account(key).trades, |t| t.timestamp.as_ref())
     }
 
-    /// A page of ledger entries, recent or `historical` (a longer range).
+    /// A page of ledger entries: `list` is `Transactions`, or
+    /// `HistoricalTransactions` for the longer range.
     pub(crate) fn transactions_page(
         &mut self,
         key: &str,
         query: &OffsetQuery,
-        historical: bool,
+        list: OffsetList,
     ) -> Result<Vec<Transaction>, ApiError> {
-        let list = if historical {
-            OffsetList::HistoricalTransactions
-        } else {
-            OffsetList::Transactions
-        };
-        let page = query.validate(list)?;
-        Ok(page.apply(&self.account(key).ledger, |t| {
-            t.timestamp.as_ref().and_then(Timestamp::get)
-        }))
+        query.page(list, &self.account(key).ledger, |t| t.timestamp.as_ref())
     }
 
     /// `POST /api/v1/rfq[/custom-expiration]`: a firm price for a size (or a

@@ -6,7 +6,7 @@
 use crate::app::App;
 use crate::domain::error::{ApiError, ErrorKind};
 use crate::domain::funding::WithdrawInput;
-use crate::domain::paging;
+use crate::domain::paging::{self, OffsetList};
 use crate::domain::state::State;
 use crate::domain::trading::check_client_id;
 use hercle_models::catalog::HubMethod;
@@ -369,7 +369,7 @@ fn call(
             &state.trades_page(
                 key,
                 &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
-                false,
+                OffsetList::Trades,
             )?,
         ),
         "GetHistoricalTradesPaginated" => reply(
@@ -378,7 +378,7 @@ fn call(
             &state.trades_page(
                 key,
                 &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
-                true,
+                OffsetList::HistoricalTrades,
             )?,
         ),
         "GetTradesByClientId" => {
@@ -393,7 +393,7 @@ fn call(
             &state.transactions_page(
                 key,
                 &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
-                false,
+                OffsetList::Transactions,
             )?,
         ),
         "GetHistoricalTransactionsPaginated" => reply(
@@ -402,7 +402,7 @@ fn call(
             &state.transactions_page(
                 key,
                 &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
-                true,
+                OffsetList::HistoricalTransactions,
             )?,
         ),
         "CreateRequestForQuote" | "CreateRequestForQuoteWithCustomExpiration" => {
