@@ -1,7 +1,7 @@
 //! The top: one HTTP listener, and the path routing that hands each
 //! request to its adapter: the hub (`/ExecutionLiveServer/v1...`), the
 //! admin API (`/_sandbox/...`) and REST (everything else). Nothing but
-//! `lib.rs` imports this module.
+//! `sandbox.rs` (the `Sandbox` handle) imports this module.
 
 use crate::adapters::http::{Body, error_reply, into_response};
 use crate::adapters::hub::Hub;

@@ -20,6 +20,7 @@
 
 pub(crate) mod calls;
 mod http;
+mod link;
 mod registry;
 mod session;
 

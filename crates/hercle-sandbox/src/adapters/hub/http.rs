@@ -25,7 +25,8 @@
 //! must be valid and the negotiating key's. Records POSTed before the first
 //! GET are kept for the connection, as the .NET server's pipe keeps them.
 
-use super::session::{Inbound, Link, run_link};
+use super::link::{HttpLink, Inbound, Link};
+use super::session::run_link;
 use super::{Hub, claim_error, credentials, response, text};
 use crate::adapters::http::{Body, Query};
 use bytes::Bytes;
@@ -49,41 +50,6 @@ const POLL_ALIVE: Duration = Duration::from_secs(5);
 const OUTBOUND: usize = 64;
 /// Largest POST body.
 const MAX_POST: usize = 1 << 20;
-
-/// The session's side of an HTTP connection.
-pub(crate) struct HttpLink {
-    inbound: mpsc::Receiver<Inbound>,
-    outbound: Option<mpsc::Sender<Bytes>>,
-    long_polling: bool,
-}
-
-impl HttpLink {
-    pub(super) async fn next(&mut self) -> Inbound {
-        self.inbound.recv().await.unwrap_or(Inbound::Closed)
-    }
-
-    pub(super) async fn send(&mut self, records: String) -> Result<(), String> {
-        let out = self.outbound.as_ref().ok_or("the connection is closed")?;
-        let chunk = if self.long_polling {
-            Bytes::from(records)
-        } else {
-            // One event; records never hold a line break, so one data line.
-            Bytes::from(format!("data: {records}\r\n\r\n"))
-        };
-        out.send(chunk)
-            .await
-            .map_err(|_| "the client is gone".to_owned())
-    }
-
-    /// Ends the event stream, or answers the held and every later poll 204.
-    pub(super) fn close(&mut self) {
-        self.outbound = None;
-    }
-
-    pub(super) fn is_long_polling(&self) -> bool {
-        self.long_polling
-    }
-}
 
 /// The requests' side of an HTTP connection, kept in the registry.
 #[derive(Clone)]
@@ -158,11 +124,7 @@ pub(super) async fn get(hub: Arc<Hub>, req: Request<Incoming>, kind: Kind) -> Re
     let (connection_id, key) = (claimed.connection_id, claimed.key);
     let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND);
     let long_polling = kind == Kind::LongPolling;
-    let link = HttpLink {
-        inbound: inbound_rx,
-        outbound: Some(outbound_tx),
-        long_polling,
-    };
+    let link = HttpLink::new(inbound_rx, outbound_tx, long_polling);
     let (polls, body) = if long_polling {
         let queue = PollQueue {
             sent: outbound_rx,

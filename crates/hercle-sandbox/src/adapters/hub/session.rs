@@ -13,8 +13,8 @@
 
 use super::Hub;
 use super::calls::{self, HubCall};
+use super::link::{Inbound, Link, Socket};
 use crate::app::faults::HubFault;
-use futures_util::{SinkExt, StreamExt};
 use hercle_models::HubEnvelope;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
@@ -31,9 +31,6 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 /// The .NET server's `HandshakeTimeout`.
@@ -50,8 +47,6 @@ const ACK_INTERVAL: Duration = Duration::from_secs(1);
 /// stateful connection for its client to reopen the socket (the .NET
 /// server's `DisconnectTimeout`).
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long to wait for the client's answer to our WebSocket close frame.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest WebSocket message read; hub records are capped lower (32 KiB,
 /// the .NET default) by the decoder, this only bounds a frame's buffering.
 const MAX_WS_MESSAGE: usize = 1 << 20;
@@ -64,8 +59,6 @@ const OUTBOX: usize = 16;
 const EXECUTION_EVENTS: &str = "executionEvents";
 /// Client method for the price feed.
 const SUBSCRIPTIONS: &str = "subscriptions";
-
-pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
 
 /// Serves one WebSocket connection whose upgrade was just accepted;
 /// `stateful` when negotiate agreed to stateful reconnect.
@@ -147,95 +140,6 @@ pub(super) async fn run_link(
             tokio::time::sleep(DISCONNECT_TIMEOUT).await;
             hub.registry.remove(&id);
         });
-    }
-}
-
-/// What a link delivered.
-pub(super) enum Inbound {
-    /// Hub protocol bytes (a text or binary frame, a POST body).
-    Data(bytes::Bytes),
-    /// Proof of life without data (a long poll in progress).
-    Activity,
-    /// Nothing the hub protocol sees (WebSocket control frames).
-    Ignored,
-    /// The client went away or ended the connection.
-    Closed,
-}
-
-/// A connection's transport.
-pub(super) enum Link {
-    /// Full duplex, JSON records in text frames.
-    Ws(Box<Socket>),
-    /// Server-Sent Events or long polling down, HTTP POST up.
-    Http(super::http::HttpLink),
-    /// Cut by an injected drop; a stateful session may get a new one.
-    Gone,
-}
-
-impl Link {
-    /// The next thing from the client; cancel-safe.
-    async fn next(&mut self) -> Inbound {
-        match self {
-            Link::Ws(ws) => match ws.next().await {
-                Some(Ok(Message::Text(text))) => Inbound::Data(bytes::Bytes::from(text)),
-                // The .NET server reads binary frames as the same byte stream.
-                Some(Ok(Message::Binary(bytes))) => Inbound::Data(bytes),
-                // WebSocket pings are answered by tungstenite; like the .NET
-                // server, they do not count as client activity.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
-                    Inbound::Ignored
-                }
-                // tungstenite has queued the closing handshake's reply; it is
-                // flushed when the stream is polled or dropped.
-                Some(Ok(Message::Close(_))) | None => Inbound::Closed,
-                Some(Err(e)) => {
-                    tracing::debug!("socket error: {e}");
-                    Inbound::Closed
-                }
-            },
-            Link::Http(http) => http.next().await,
-            Link::Gone => Inbound::Closed,
-        }
-    }
-
-    /// Sends records (JSON text and 0x1E separators).
-    async fn send(&mut self, text: String) -> Result<(), String> {
-        match self {
-            Link::Ws(ws) => ws
-                .send(Message::text(text))
-                .await
-                .map_err(|e| e.to_string()),
-            Link::Http(http) => http.send(text).await,
-            Link::Gone => Err("the transport was dropped".to_owned()),
-        }
-    }
-
-    /// Ends the transport in its orderly way.
-    async fn close(&mut self) {
-        match self {
-            // The WebSocket closing handshake (status 1000), bounded in time.
-            Link::Ws(ws) => {
-                let frame = CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "".into(),
-                };
-                let _ = timeout(CLOSE_TIMEOUT, async {
-                    if WebSocketStream::close(ws, Some(frame)).await.is_ok() {
-                        // Wait for the client's close frame, ignoring anything else.
-                        while let Some(Ok(_)) = ws.next().await {}
-                    }
-                })
-                .await;
-            }
-            Link::Http(http) => http.close(),
-            Link::Gone => {}
-        }
-    }
-
-    /// Long polling has inherent keep-alive: every poll proves the client
-    /// is there and returns whatever is queued, so no Pings are sent.
-    fn sends_pings(&self) -> bool {
-        !matches!(self, Link::Http(http) if http.is_long_polling())
     }
 }
 
