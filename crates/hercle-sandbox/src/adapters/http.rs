@@ -6,7 +6,8 @@ use crate::app::Reply;
 use crate::domain::error::ApiError;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::Response;
+use hyper::header::HeaderValue;
+use hyper::{Response, StatusCode};
 
 /// A response body: whole, or an event stream.
 pub(crate) type Body = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
@@ -84,4 +85,52 @@ pub(crate) fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An error as the documented JSON answer.
+pub(crate) fn api_error(err: &ApiError) -> Response<Body> {
+    into_response(error_reply(err))
+}
+
+/// A JSON answer.
+pub(crate) fn json(status: StatusCode, body: Vec<u8>) -> Response<Body> {
+    response(status, "application/json", body)
+}
+
+/// A plain-text answer.
+pub(crate) fn text(status: StatusCode, body: &str) -> Response<Body> {
+    response(
+        status,
+        "text/plain; charset=utf-8",
+        body.as_bytes().to_vec(),
+    )
+}
+
+/// An answer with this content type.
+pub(crate) fn response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: Vec<u8>,
+) -> Response<Body> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)).boxed());
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert("content-type", HeaderValue::from_static(content_type));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decodes_and_keeps_first() {
+        let q = Query::parse(Some("id=a%2Bb&access_token=x+y&id=c&flag"));
+        assert_eq!(q.get("id"), Some("a+b"));
+        assert_eq!(q.get("access_token"), Some("x y"));
+        assert_eq!(q.get("flag"), Some(""));
+        assert_eq!(q.get("none"), None);
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
 }

@@ -25,10 +25,10 @@
 //! must be valid and the negotiating key's. Records POSTed before the first
 //! GET are kept for the connection, as the .NET server's pipe keeps them.
 
-use super::link::{HttpLink, Inbound, Link};
+use super::context::{Hub, claim_error, credentials};
+use super::link::{HttpHandle, HttpLink, Inbound, Link, PollQueue};
 use super::session::run_link;
-use super::{Hub, claim_error, credentials, response, text};
-use crate::adapters::http::{Body, Query};
+use crate::adapters::http::{Body, Query, api_error, response, text};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -51,41 +51,6 @@ const OUTBOUND: usize = 64;
 /// Largest POST body.
 const MAX_POST: usize = 1 << 20;
 
-/// The requests' side of an HTTP connection, kept in the registry.
-#[derive(Clone)]
-pub(crate) struct HttpHandle {
-    connection_id: String,
-    inbound: mpsc::Sender<Inbound>,
-    /// Long polling only: what the polls hand out.
-    polls: Option<Arc<Mutex<PollQueue>>>,
-    /// Wakes a held poll when a newer one replaces it.
-    replaced: Arc<Notify>,
-    posting: Arc<AtomicBool>,
-}
-
-/// What long polls hand out, one record each.
-struct PollQueue {
-    sent: mpsc::Receiver<Bytes>,
-    /// Records of a send that later polls will carry.
-    held: std::collections::VecDeque<Bytes>,
-}
-
-impl PollQueue {
-    /// Splits a send into its records (each keeps its 0x1E terminator).
-    fn hold(&mut self, chunk: &Bytes) {
-        let mut start = 0;
-        for (i, b) in chunk.iter().enumerate() {
-            if *b == signalr_proto::RECORD_SEPARATOR {
-                self.held.push_back(chunk.slice(start..=i));
-                start = i + 1;
-            }
-        }
-        if start < chunk.len() {
-            self.held.push_back(chunk.slice(start..));
-        }
-    }
-}
-
 /// Which HTTP transport a GET asks for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -107,7 +72,7 @@ pub(super) async fn get(hub: Arc<Hub>, req: Request<Incoming>, kind: Kind) -> Re
     }
     let key = match credentials(&hub.app, req.headers(), &query) {
         Ok(key) => key,
-        Err(e) => return super::api_error(&e),
+        Err(e) => return api_error(&e),
     };
     // Subscribed before the claim, so a fault aimed at every connection
     // reaches this one as soon as it exists.

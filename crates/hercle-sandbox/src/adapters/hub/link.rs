@@ -1,14 +1,17 @@
 //! A connection's transport as its session sees it: a WebSocket, or the
 //! HTTP side of Server-Sent Events / long polling ([`HttpLink`], fed by the
-//! requests in [`super::http`]). Sessions and the HTTP transports both
-//! build on this; it builds on neither.
+//! requests in [`super::http`]), and the requests' side of the latter
+//! ([`HttpHandle`], kept in the registry). Sessions, the registry and the
+//! HTTP transports build on this; it builds on none of them.
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, Notify, mpsc};
 use tokio::time::timeout;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -155,5 +158,40 @@ impl HttpLink {
 
     pub(super) fn is_long_polling(&self) -> bool {
         self.long_polling
+    }
+}
+
+/// The requests' side of an HTTP connection, kept in the registry.
+#[derive(Clone)]
+pub(crate) struct HttpHandle {
+    pub(super) connection_id: String,
+    pub(super) inbound: mpsc::Sender<Inbound>,
+    /// Long polling only: what the polls hand out.
+    pub(super) polls: Option<Arc<Mutex<PollQueue>>>,
+    /// Wakes a held poll when a newer one replaces it.
+    pub(super) replaced: Arc<Notify>,
+    pub(super) posting: Arc<AtomicBool>,
+}
+
+/// What long polls hand out, one record each.
+pub(super) struct PollQueue {
+    pub(super) sent: mpsc::Receiver<Bytes>,
+    /// Records of a send that later polls will carry.
+    pub(super) held: std::collections::VecDeque<Bytes>,
+}
+
+impl PollQueue {
+    /// Splits a send into its records (each keeps its 0x1E terminator).
+    pub(super) fn hold(&mut self, chunk: &Bytes) {
+        let mut start = 0;
+        for (i, b) in chunk.iter().enumerate() {
+            if *b == signalr_proto::RECORD_SEPARATOR {
+                self.held.push_back(chunk.slice(start..=i));
+                start = i + 1;
+            }
+        }
+        if start < chunk.len() {
+            self.held.push_back(chunk.slice(start..));
+        }
     }
 }

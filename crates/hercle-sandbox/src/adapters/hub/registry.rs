@@ -5,7 +5,7 @@
 //! Each entry also remembers the application that created it, so a token
 //! from one sandbox is unknown to another even if they shared a registry.
 
-use super::http::HttpHandle;
+use super::link::HttpHandle;
 use crate::app::App;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};

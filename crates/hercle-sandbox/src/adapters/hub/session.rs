@@ -11,8 +11,8 @@
 //! a drop a one-line decision. Price streams are child tasks that only
 //! produce records; they end with the connection.
 
-use super::Hub;
 use super::calls::{self, HubCall};
+use super::context::Hub;
 use super::link::{Inbound, Link, Socket};
 use crate::app::faults::HubFault;
 use hercle_models::HubEnvelope;
