@@ -309,14 +309,12 @@ fn dispatch(
     // Exhaustive, no wildcard: an operation added to the description does
     // not build until the sandbox serves it.
     match op {
-        Op::GetPairs => ok(endpoint, &state.market.pairs()),
+        Op::GetPairs => ok(endpoint, &state.pairs()),
         Op::GetPairSizeByAmount => {
             let side = Side::from_wire(&param(params, "side")?);
             let amount = parse_decimal("amount", &param(params, "amount")?)?;
             let pair = param(params, "pair")?;
-            let v = state
-                .market
-                .pair_size(&pair, &side, amount, &state.clock.clone())?;
+            let v = state.pair_size(&pair, &side, amount)?;
             let timestamp = v.timestamp.clone();
             let v = PairSize {
                 timestamp: None,
@@ -331,8 +329,7 @@ fn dispatch(
         }
         Op::GetPairPrice => {
             let size = parse_decimal("size", &param(params, "size")?)?;
-            let clock = state.clock.clone();
-            let q = state.market.quote(&param(params, "pair")?, size, &clock)?;
+            let q = state.quote(&param(params, "pair")?, size, None)?;
             let timestamp = q.timestamp.clone();
             let q = PriceQuote {
                 timestamp: None,
@@ -534,7 +531,7 @@ fn dispatch(
         Op::RegisterBusinessEndUser => ok(endpoint, &state.register_business(key, body(req)?)?),
         Op::RegisterIndividualEndUser => ok(endpoint, &state.register_individual(key, body(req)?)?),
         Op::GetBusinessEndUsers => {
-            let items = state.account(key).banking.businesses.clone();
+            let items = state.businesses(key);
             let (payload, token) = cursor(
                 &items,
                 |u| u.id.as_deref(),
@@ -551,7 +548,7 @@ fn dispatch(
             )
         }
         Op::GetIndividualEndUsers => {
-            let items = state.account(key).banking.individuals.clone();
+            let items = state.individuals(key);
             let (payload, token) = cursor(
                 &items,
                 |u| u.id.as_deref(),
@@ -616,7 +613,7 @@ fn dispatch(
         }
         Op::CreateDepositAccount => ok(endpoint, &state.create_deposit_account(key, body(req)?)?),
         Op::GetDepositAccounts => {
-            let items = state.account(key).banking.deposit_accounts.clone();
+            let items = state.deposit_accounts(key);
             // No from/to on this list: nothing to window.
             let (payload, token) = cursor(&items, |u| u.id.as_deref(), |_| None, &query)?;
             ok(

@@ -108,7 +108,7 @@ pub(crate) async fn run(app: Arc<App>, poll: Duration) {
         let (events, now, twice) = {
             let mut state = app.state();
             state.advance_statuses();
-            let events: Vec<_> = state.events.drain(..).collect();
+            let events = state.take_events();
             let ids: Vec<String> = events
                 .iter()
                 .map(|_| format!("evt_{}", state.new_id().replace('-', "")))

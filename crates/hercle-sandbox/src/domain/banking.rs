@@ -80,6 +80,21 @@ impl State {
         }
     }
 
+    /// The business end users (REST `GetBusinessEndUsers`).
+    pub(crate) fn businesses(&mut self, key: &str) -> Vec<BusinessEndUser> {
+        self.account(key).banking.businesses.clone()
+    }
+
+    /// The individual end users (REST `GetIndividualEndUsers`).
+    pub(crate) fn individuals(&mut self, key: &str) -> Vec<IndividualEndUser> {
+        self.account(key).banking.individuals.clone()
+    }
+
+    /// The deposit accounts (REST `GetDepositAccounts`).
+    pub(crate) fn deposit_accounts(&mut self, key: &str) -> Vec<DepositAccount> {
+        self.account(key).banking.deposit_accounts.clone()
+    }
+
     /// The payees (REST `GetPayees`, hub `GetPayeesPaginated`).
     pub(crate) fn payees(&mut self, key: &str) -> Vec<Payee> {
         self.account(key).banking.payees.clone()

@@ -96,14 +96,16 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Option<RawJson> {
     RawJson::encode(value).ok()
 }
 
+/// The exchange: accounts, market, clock and the webhook event queue. The
+/// adapters use it only through its methods.
 pub(crate) struct State {
-    pub(crate) config: Config,
-    pub(crate) clock: Clock,
-    pub(crate) market: Market,
-    pub(crate) ids: Rng,
+    pub(in crate::domain) config: Config,
+    pub(in crate::domain) clock: Clock,
+    pub(in crate::domain) market: Market,
+    pub(in crate::domain) ids: Rng,
     accounts: HashMap<String, Account>,
     /// Events not yet taken by the webhook sender.
-    pub(crate) events: Vec<Event>,
+    pub(in crate::domain) events: Vec<Event>,
 }
 
 pub(crate) fn d(s: &str) -> Decimal {
@@ -140,7 +142,7 @@ impl State {
     }
 
     /// The account of an (already authenticated) key, created on first use.
-    pub(crate) fn account(&mut self, key: &str) -> &mut Account {
+    pub(in crate::domain) fn account(&mut self, key: &str) -> &mut Account {
         let balances = &self.config.balances;
         let ids = &mut self.ids;
         self.accounts.entry(key.to_owned()).or_insert_with(|| {
@@ -198,6 +200,11 @@ impl State {
             ],
         );
         self.emit(WebhookEventType::BalanceUpdated, data);
+    }
+
+    /// Takes the events queued for the webhook sender.
+    pub(crate) fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
     }
 
     pub(crate) fn emit(&mut self, event_type: WebhookEventType, data: WebhookStatusChangeData) {

@@ -34,6 +34,41 @@ fn rejected(pair: &str, side: &Side, reason: &str, ts: Timestamp, id: String) ->
 }
 
 impl State {
+    /// The pairs (`GetPairs`, both transports).
+    pub(crate) fn pairs(&self) -> Vec<Pair> {
+        self.market.pairs()
+    }
+
+    /// The documented name of `pair` (any case), or why it is unknown.
+    pub(crate) fn pair_name(&self, pair: &str) -> Result<String, ApiError> {
+        Ok(self.market.pair(pair)?.name.clone())
+    }
+
+    /// The size `amount` of quote buys or sells now (`GetPairSizeByAmount`).
+    pub(crate) fn pair_size(
+        &mut self,
+        pair: &str,
+        side: &Side,
+        amount: Decimal,
+    ) -> Result<PairSize, ApiError> {
+        let clock = self.clock.clone();
+        self.market.pair_size(pair, side, amount, &clock)
+    }
+
+    /// A quote with a fresh price id (`GetPairPrice`; a subscription's
+    /// `number`-th update when given).
+    pub(crate) fn quote(
+        &mut self,
+        pair: &str,
+        size: Decimal,
+        number: Option<u64>,
+    ) -> Result<PriceQuote, ApiError> {
+        let clock = self.clock.clone();
+        self.market.quote_numbered(pair, size, &clock, number)
+    }
+}
+
+impl State {
     /// `POST /api/v1/orders`, hub `PlaceOtcOrder`: execute at the quoted
     /// price when the id is live and the market has not moved past the
     /// slippage; otherwise a 201 carrying a rejected trade (status 2), as

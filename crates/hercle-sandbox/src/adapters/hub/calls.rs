@@ -240,12 +240,7 @@ pub(crate) fn price_update(
     size: Decimal,
     number: u64,
 ) -> Option<HubEnvelope> {
-    let mut state = app.state();
-    let clock = state.clock.clone();
-    let quote = state
-        .market
-        .quote_numbered(pair, size, &clock, Some(number))
-        .ok()?;
+    let quote = app.state().quote(pair, size, Some(number)).ok()?;
     Some(envelope(
         HubChannel::Subscriptions,
         "execution.feeds.priceUpdate",
@@ -295,9 +290,8 @@ fn call(
     cid: &str,
     a: &Args<'_>,
 ) -> Result<HubCall, ApiError> {
-    let clock = state.clock.clone();
     match m.name {
-        "GetPairs" => reply(m, cid, &state.market.pairs()),
+        "GetPairs" => reply(m, cid, &state.pairs()),
         "GetAssetNetworks" => {
             let asset = a
                 .string("Asset")?
@@ -312,11 +306,7 @@ fn call(
             let amount = a
                 .decimal("Amount")?
                 .ok_or_else(|| ApiError::missing("Amount"))?;
-            reply(
-                m,
-                cid,
-                &state.market.pair_size(&pair, &side, amount, &clock)?,
-            )
+            reply(m, cid, &state.pair_size(&pair, &side, amount)?)
         }
         "SubscribePairPriceChannel" | "UnsubscribePairPriceChannel" => {
             let pair = a
@@ -324,9 +314,9 @@ fn call(
                 .ok_or_else(|| ApiError::missing("PairName"))?;
             let size = crate::domain::trading::positive_size(a.decimal("Size")?)?;
             // Validates pair and size the way a quote would.
-            let pair = state.market.pair(&pair)?.name.clone();
+            let pair = state.pair_name(&pair)?;
             if m.name.starts_with("Subscribe") {
-                state.market.quote(&pair, size, &clock)?;
+                state.quote(&pair, size, None)?;
                 Ok(HubCall::Subscribe {
                     client_id: cid.to_owned(),
                     pair,
@@ -772,9 +762,9 @@ mod tests {
         assert_eq!(status(&shared), WithdrawalStatus::Confirmed);
         let events: Vec<_> = shared
             .state()
-            .events
-            .iter()
-            .map(|e| e.event_type.clone())
+            .take_events()
+            .into_iter()
+            .map(|e| e.event_type)
             .collect();
         assert_eq!(
             events
