@@ -95,7 +95,7 @@ pub async fn serve(args: SandboxArgs) -> std::io::Result<()> {
             "warning: serving on {addr}, reachable beyond this machine; the sandbox has no real authentication"
         );
     }
-    let sandbox = crate::Sandbox::bind(config, addr)
+    let sandbox = crate::sandbox::Sandbox::bind(config, addr)
         .await
         .map_err(|e| std::io::Error::new(e.kind(), format!("cannot serve on {addr}: {e}")))?;
     if print_key {

@@ -9,171 +9,44 @@
 //! println!("REST at {}", sandbox.base_url());
 //! # Ok(()) }
 //! ```
+//!
+//! # Layout
+//!
+//! Four layers; a module imports only the layers below it.
+//!
+//! * `router`: the accept loop and the path routing to the adapters.
+//!   Only `sandbox` (the [`Sandbox`] handle) imports it.
+//! * `adapters`: the transports. `rest` (dispatch by an exhaustive match
+//!   on the generated `OperationId`), `hub` (negotiate, the three SignalR
+//!   transports, sessions; `hub::calls` says what each hub method does),
+//!   `admin` (`/_sandbox/`), `webhooks` (outbound delivery), and `http`,
+//!   what the HTTP ones share. Adapters do not import each other.
+//! * `app`: one sandbox's shared state: the exchange model under its lock,
+//!   authentication, the rate limiter, the idempotency cache, the armed
+//!   faults and the webhook outbox. No hyper types.
+//! * `domain`: the exchange itself (accounts, market, orders, funding,
+//!   banking) and every list query, each implemented once for both
+//!   transports (`domain::paging`). No HTTP, no locks, no tasks.
+//!
+//! `config` (the settings) is below them all; `sandbox` (the [`Sandbox`]
+//! handle: starts the router and the webhook task) is above the router,
+//! and `cli` (the binary's flags) above that. This file only declares and
+//! re-exports.
 
-mod admin;
-mod banking;
-mod bolt11;
+mod adapters;
+mod app;
 #[cfg(feature = "cli")]
 mod cli;
-mod clock;
 mod config;
-mod error;
-mod faults;
-mod funding;
-mod hub;
-mod hub_calls;
-mod market;
-mod paging;
-mod rest;
-mod rng;
-mod server;
-mod state;
-mod trading;
-mod webhooks;
+mod domain;
+mod router;
+mod sandbox;
 
+pub use app::faults::{HubFault, RestFault};
+pub use app::outbox::Delivery;
 #[cfg(feature = "cli")]
 pub use cli::{SandboxArgs, serve};
-pub use clock::Clock;
 pub use config::{ApiKey, Config, PairConfig, RateLimit, SecretPem};
-pub use error::{ApiError, ErrorKind};
-pub use faults::{HubFault, RestFault};
-pub use webhooks::Delivery;
-
-use server::Shared;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
-
-/// A running sandbox. Dropping it stops the server.
-pub struct Sandbox {
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Sandbox {
-    /// Serves on an ephemeral port of 127.0.0.1.
-    pub async fn start(config: Config) -> std::io::Result<Sandbox> {
-        Self::bind(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
-    }
-
-    /// Serves on `addr`.
-    pub async fn bind(config: Config, addr: SocketAddr) -> std::io::Result<Sandbox> {
-        let poll = config.webhook_poll;
-        let shared = Shared::new(config).map_err(|e| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("webhook signing key: {e}"),
-            )
-        })?;
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let tasks = vec![
-            tokio::spawn(accept_loop(listener, Arc::clone(&shared))),
-            tokio::spawn(webhooks::run(Arc::clone(&shared), poll)),
-        ];
-        Ok(Sandbox {
-            addr,
-            shared,
-            tasks,
-        })
-    }
-
-    /// The listening address.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// `http://127.0.0.1:<port>`, the REST base URL.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// The hub URL, as given to a SignalR client.
-    pub fn hub_url(&self) -> String {
-        format!("http://{}/ExecutionLiveServer/v1", self.addr)
-    }
-
-    /// Arms a REST fault.
-    pub fn inject_rest_fault(&self, fault: RestFault) {
-        self.shared.faults().set_rest(fault);
-    }
-
-    /// Processes `per_mille` of every 1000 REST requests and then drops the
-    /// connection without answering (the client cannot know the outcome);
-    /// 0 turns it off.
-    pub fn drop_responses(&self, per_mille: u32) {
-        self.shared.faults().set_drop_responses(per_mille);
-    }
-
-    /// Acts on live hub connections; returns how many were reached.
-    pub fn inject_hub_fault(&self, fault: HubFault) -> usize {
-        self.shared.hub_faults.send(fault).unwrap_or(0)
-    }
-
-    /// Refuses hub negotiation with 503 for `period`.
-    pub fn start_maintenance(&self, period: std::time::Duration) {
-        self.shared.faults().start_maintenance(period);
-    }
-
-    /// Adds a webhook endpoint.
-    pub fn add_webhook_url(&self, url: &str) {
-        self.shared
-            .webhooks
-            .urls
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(url.to_owned());
-    }
-
-    /// The public key webhook receivers verify with (`BEGIN PUBLIC KEY` PEM).
-    pub fn webhook_public_key_pem(&self) -> String {
-        self.shared.webhooks.public_key_pem().to_owned()
-    }
-
-    /// Every webhook delivery attempt so far.
-    pub fn webhook_deliveries(&self) -> Vec<Delivery> {
-        self.shared.webhooks.deliveries()
-    }
-
-    /// Changes each time a webhook delivery attempt is logged: await
-    /// `changed()` on it instead of polling the log.
-    pub fn watch_webhook_deliveries(&self) -> tokio::sync::watch::Receiver<usize> {
-        self.shared.webhooks.watch()
-    }
-
-    /// Credits `amount` of `asset` to the account of `api_key`.
-    pub fn deposit(&self, api_key: &str, asset: &str, amount: rust_decimal::Decimal) {
-        self.shared.state().deposit(api_key, asset, amount);
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
-}
-
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
-        };
-        let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            let io = hyper_util::rt::TokioIo::new(stream);
-            let service =
-                hyper::service::service_fn(move |req| server::serve(Arc::clone(&shared), req));
-            let conn = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(io, service)
-                .with_upgrades();
-            if let Err(e) = conn.await {
-                tracing::debug!("connection ended: {e}");
-            }
-        });
-    }
-}
+pub use domain::clock::Clock;
+pub use domain::error::{ApiError, ErrorKind};
+pub use sandbox::Sandbox;

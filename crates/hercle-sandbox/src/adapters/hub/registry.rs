@@ -2,12 +2,11 @@
 //! live ones, so that a transport request's `id` can be checked the way the
 //! .NET server does (unknown → 404, already connected → 409).
 //!
-//! The registry is process-wide because `Shared` has no slot for it; each
-//! entry remembers the sandbox that created it, so a token from one sandbox
-//! is unknown to another running in the same process.
+//! Each entry also remembers the application that created it, so a token
+//! from one sandbox is unknown to another even if they shared a registry.
 
-use super::http::HttpHandle;
-use crate::server::Shared;
+use super::link::HttpHandle;
+use crate::app::App;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,7 +39,7 @@ pub(super) enum ClaimError {
 }
 
 struct Entry {
-    owner: Weak<Shared>,
+    owner: Weak<App>,
     connection_id: String,
     key: String,
     /// `Some(negotiated at)` until a transport claims it.
@@ -89,7 +88,7 @@ impl Registry {
     /// that transport requests carry.
     pub(super) fn negotiated(
         &self,
-        shared: &Arc<Shared>,
+        app: &Arc<App>,
         key: String,
         version: u32,
         stateful: bool,
@@ -118,7 +117,7 @@ impl Registry {
         inner.by_token.insert(
             token.clone(),
             Entry {
-                owner: Arc::downgrade(shared),
+                owner: Arc::downgrade(app),
                 connection_id: id.clone(),
                 key,
                 pending_since: Some(now),
@@ -132,14 +131,14 @@ impl Registry {
     }
 
     /// A socket opened without negotiate: a live connection from the start.
-    pub(super) fn direct(&self, shared: &Arc<Shared>, key: String) -> String {
+    pub(super) fn direct(&self, app: &Arc<App>, key: String) -> String {
         let (id, token) = (new_id(), new_id());
         let mut inner = self.lock();
         inner.token_of.insert(id.clone(), token.clone());
         inner.by_token.insert(
             token,
             Entry {
-                owner: Arc::downgrade(shared),
+                owner: Arc::downgrade(app),
                 connection_id: id.clone(),
                 key,
                 pending_since: None,
@@ -157,16 +156,13 @@ impl Registry {
     /// is the requester's, when it sent credentials.
     pub(super) fn claim(
         &self,
-        shared: &Arc<Shared>,
+        app: &Arc<App>,
         token: &str,
         key: Option<&str>,
     ) -> Result<Claimed, ClaimError> {
         let mut inner = self.lock();
         let entry = inner.by_token.get_mut(token).ok_or(ClaimError::Unknown)?;
-        let owner_ok = entry
-            .owner
-            .upgrade()
-            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        let owner_ok = entry.owner.upgrade().is_some_and(|o| Arc::ptr_eq(&o, app));
         if !owner_ok
             || entry
                 .pending_since
@@ -208,16 +204,13 @@ impl Registry {
     /// `token` names one of `key`'s.
     pub(super) fn reattach(
         &self,
-        shared: &Arc<Shared>,
+        app: &Arc<App>,
         token: &str,
         key: &str,
     ) -> Option<tokio::sync::mpsc::Sender<hyper::upgrade::OnUpgrade>> {
         let inner = self.lock();
         let entry = inner.by_token.get(token)?;
-        let owner_ok = entry
-            .owner
-            .upgrade()
-            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        let owner_ok = entry.owner.upgrade().is_some_and(|o| Arc::ptr_eq(&o, app));
         (owner_ok && entry.key == key)
             .then(|| entry.reattach.clone())
             .flatten()
@@ -225,15 +218,12 @@ impl Registry {
 
     /// Buffers a POST for a negotiated connection whose transport has not
     /// started yet; `false` when there is no such connection.
-    pub(super) fn post_early(&self, shared: &Arc<Shared>, token: &str, body: bytes::Bytes) -> bool {
+    pub(super) fn post_early(&self, app: &Arc<App>, token: &str, body: bytes::Bytes) -> bool {
         let mut inner = self.lock();
         let Some(entry) = inner.by_token.get_mut(token) else {
             return false;
         };
-        let live = entry
-            .owner
-            .upgrade()
-            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        let live = entry.owner.upgrade().is_some_and(|o| Arc::ptr_eq(&o, app));
         if !live || entry.pending_since.is_none() {
             return false;
         }
@@ -253,13 +243,10 @@ impl Registry {
     }
 
     /// The live SSE or long-polling connection with this token.
-    pub(super) fn http(&self, shared: &Arc<Shared>, token: &str) -> Option<HttpHandle> {
+    pub(super) fn http(&self, app: &Arc<App>, token: &str) -> Option<HttpHandle> {
         let inner = self.lock();
         let entry = inner.by_token.get(token)?;
-        let owner_ok = entry
-            .owner
-            .upgrade()
-            .is_some_and(|o| Arc::ptr_eq(&o, shared));
+        let owner_ok = entry.owner.upgrade().is_some_and(|o| Arc::ptr_eq(&o, app));
         owner_ok.then(|| entry.http.clone()).flatten()
     }
 
@@ -308,8 +295,8 @@ mod tests {
 
     #[tokio::test]
     async fn claim_rules() {
-        let shared = Shared::new(crate::Config::default()).unwrap();
-        let other = Shared::new(crate::Config::default()).unwrap();
+        let shared = App::new(crate::Config::default()).unwrap();
+        let other = App::new(crate::Config::default()).unwrap();
         let r = Registry::new();
         let (v0, same) = r.negotiated(&shared, "k".into(), 0, false);
         assert_eq!(v0, same);

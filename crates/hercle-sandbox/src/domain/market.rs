@@ -1,10 +1,10 @@
 //! Prices: a seeded random walk per pair, quotes with a size-dependent
 //! spread, and price ids that expire.
 
-use crate::clock::Clock;
 use crate::config::PairConfig;
-use crate::error::ApiError;
-use crate::rng::Rng;
+use crate::domain::clock::Clock;
+use crate::domain::error::ApiError;
+use crate::domain::rng::Rng;
 use hercle_models::{Decimal, Pair, PairSize, PriceQuote, Side, Timestamp};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -263,5 +263,17 @@ impl Market {
     ) -> Result<(Decimal, Decimal), ApiError> {
         let (buy, sell, _, _) = self.prices(pair, size, clock)?;
         Ok((buy, sell))
+    }
+}
+/// Networks per asset, as `GetAssetNetworks` answers.
+pub(crate) fn networks(asset: &str) -> Vec<&'static str> {
+    match asset.to_ascii_uppercase().as_str() {
+        "BTC" => vec!["Bitcoin", "Lightning"],
+        "ETH" => vec!["Ethereum", "Arbitrum One", "Optimism"],
+        "USDT" => vec!["Ethereum", "Tron", "BNB Smart Chain", "Polygon"],
+        "EUR" => vec!["Sepa", "Swift"],
+        "GBP" => vec!["Faster Payments"],
+        "USD" => vec!["INTERNATIONAL_WIRE", "DOMESTIC_WIRE", "ACH", "ACH_SAME_DAY"],
+        _ => Vec::new(),
     }
 }

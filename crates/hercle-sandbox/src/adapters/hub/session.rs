@@ -11,10 +11,10 @@
 //! a drop a one-line decision. Price streams are child tasks that only
 //! produce records; they end with the connection.
 
-use crate::faults::HubFault;
-use crate::hub_calls::{self, HubCall};
-use crate::server::Shared;
-use futures_util::{SinkExt, StreamExt};
+use super::calls::{self, HubCall};
+use super::context::Hub;
+use super::link::{Inbound, Link, Socket};
+use crate::app::faults::HubFault;
 use hercle_models::HubEnvelope;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
@@ -31,9 +31,6 @@ use tokio::sync::{broadcast, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior, sleep_until, timeout};
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 /// The .NET server's `HandshakeTimeout`.
@@ -50,8 +47,6 @@ const ACK_INTERVAL: Duration = Duration::from_secs(1);
 /// stateful connection for its client to reopen the socket (the .NET
 /// server's `DisconnectTimeout`).
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(15);
-/// How long to wait for the client's answer to our WebSocket close frame.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Largest WebSocket message read; hub records are capped lower (32 KiB,
 /// the .NET default) by the decoder, this only bounds a frame's buffering.
 const MAX_WS_MESSAGE: usize = 1 << 20;
@@ -65,12 +60,10 @@ const EXECUTION_EVENTS: &str = "executionEvents";
 /// Client method for the price feed.
 const SUBSCRIPTIONS: &str = "subscriptions";
 
-pub(super) type Socket = WebSocketStream<TokioIo<Upgraded>>;
-
 /// Serves one WebSocket connection whose upgrade was just accepted;
 /// `stateful` when negotiate agreed to stateful reconnect.
 pub(super) async fn run_websocket(
-    shared: Arc<Shared>,
+    hub: Arc<Hub>,
     upgrade: OnUpgrade,
     connection_id: String,
     key: String,
@@ -78,15 +71,15 @@ pub(super) async fn run_websocket(
 ) {
     // Subscribed before anything can fail, so every live connection counts
     // as reached by a fault.
-    let faults = shared.hub_faults.subscribe();
+    let faults = hub.app.hub_faults.subscribe();
     match upgrade.await {
         Ok(upgraded) => {
             let link = Link::Ws(Box::new(websocket(upgraded).await));
-            run_link(shared, faults, link, connection_id, key, stateful).await;
+            run_link(hub, faults, link, connection_id, key, stateful).await;
         }
         Err(e) => {
             tracing::debug!(connection = %connection_id, "upgrade failed: {e}");
-            shared.hub.remove(&connection_id);
+            hub.registry.remove(&connection_id);
         }
     }
 }
@@ -107,7 +100,7 @@ async fn websocket(upgraded: Upgraded) -> Socket {
 
 /// Serves one connection over `link` until it ends.
 pub(super) async fn run_link(
-    shared: Arc<Shared>,
+    hub: Arc<Hub>,
     faults: broadcast::Receiver<HubFault>,
     link: Link,
     connection_id: String,
@@ -117,7 +110,7 @@ pub(super) async fn run_link(
     let (out_tx, out_rx) = mpsc::channel(OUTBOX);
     let now = Instant::now();
     let mut session = Session {
-        shared,
+        hub,
         link,
         connection_id,
         key,
@@ -136,106 +129,17 @@ pub(super) async fn run_link(
     let end = session.serve().await;
     tracing::debug!(connection = %session.connection_id, ?end, "hub connection ended");
     if session.link.sends_pings() {
-        session.shared.hub.remove(&session.connection_id);
+        session.hub.registry.remove(&session.connection_id);
     } else {
         // Long polling: what was sent last (a Close, say) waits for the next
         // poll, which forgets the connection once it is drained; one that
         // never comes is forgotten after the .NET DisconnectTimeout.
-        let (shared, id) = (Arc::clone(&session.shared), session.connection_id.clone());
+        let (hub, id) = (Arc::clone(&session.hub), session.connection_id.clone());
         drop(session);
         tokio::spawn(async move {
             tokio::time::sleep(DISCONNECT_TIMEOUT).await;
-            shared.hub.remove(&id);
+            hub.registry.remove(&id);
         });
-    }
-}
-
-/// What a link delivered.
-pub(super) enum Inbound {
-    /// Hub protocol bytes (a text or binary frame, a POST body).
-    Data(bytes::Bytes),
-    /// Proof of life without data (a long poll in progress).
-    Activity,
-    /// Nothing the hub protocol sees (WebSocket control frames).
-    Ignored,
-    /// The client went away or ended the connection.
-    Closed,
-}
-
-/// A connection's transport.
-pub(super) enum Link {
-    /// Full duplex, JSON records in text frames.
-    Ws(Box<Socket>),
-    /// Server-Sent Events or long polling down, HTTP POST up.
-    Http(super::http::HttpLink),
-    /// Cut by an injected drop; a stateful session may get a new one.
-    Gone,
-}
-
-impl Link {
-    /// The next thing from the client; cancel-safe.
-    async fn next(&mut self) -> Inbound {
-        match self {
-            Link::Ws(ws) => match ws.next().await {
-                Some(Ok(Message::Text(text))) => Inbound::Data(bytes::Bytes::from(text)),
-                // The .NET server reads binary frames as the same byte stream.
-                Some(Ok(Message::Binary(bytes))) => Inbound::Data(bytes),
-                // WebSocket pings are answered by tungstenite; like the .NET
-                // server, they do not count as client activity.
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {
-                    Inbound::Ignored
-                }
-                // tungstenite has queued the closing handshake's reply; it is
-                // flushed when the stream is polled or dropped.
-                Some(Ok(Message::Close(_))) | None => Inbound::Closed,
-                Some(Err(e)) => {
-                    tracing::debug!("socket error: {e}");
-                    Inbound::Closed
-                }
-            },
-            Link::Http(http) => http.next().await,
-            Link::Gone => Inbound::Closed,
-        }
-    }
-
-    /// Sends records (JSON text and 0x1E separators).
-    async fn send(&mut self, text: String) -> Result<(), String> {
-        match self {
-            Link::Ws(ws) => ws
-                .send(Message::text(text))
-                .await
-                .map_err(|e| e.to_string()),
-            Link::Http(http) => http.send(text).await,
-            Link::Gone => Err("the transport was dropped".to_owned()),
-        }
-    }
-
-    /// Ends the transport in its orderly way.
-    async fn close(&mut self) {
-        match self {
-            // The WebSocket closing handshake (status 1000), bounded in time.
-            Link::Ws(ws) => {
-                let frame = CloseFrame {
-                    code: CloseCode::Normal,
-                    reason: "".into(),
-                };
-                let _ = timeout(CLOSE_TIMEOUT, async {
-                    if WebSocketStream::close(ws, Some(frame)).await.is_ok() {
-                        // Wait for the client's close frame, ignoring anything else.
-                        while let Some(Ok(_)) = ws.next().await {}
-                    }
-                })
-                .await;
-            }
-            Link::Http(http) => http.close(),
-            Link::Gone => {}
-        }
-    }
-
-    /// Long polling has inherent keep-alive: every poll proves the client
-    /// is there and returns whatever is queued, so no Pings are sent.
-    fn sends_pings(&self) -> bool {
-        !matches!(self, Link::Http(http) if http.is_long_polling())
     }
 }
 
@@ -269,7 +173,7 @@ struct StreamKey {
 }
 
 struct Session {
-    shared: Arc<Shared>,
+    hub: Arc<Hub>,
     link: Link,
     connection_id: String,
     key: String,
@@ -437,7 +341,7 @@ impl Session {
                 Ok(Some(req)) => {
                     if req.version >= 2 && self.stateful_negotiated {
                         let (tx, rx) = mpsc::channel(1);
-                        self.shared.hub.accept_reattach(&self.connection_id, tx);
+                        self.hub.registry.accept_reattach(&self.connection_id, tx);
                         self.stateful = Some(Stateful {
                             next_out: 1,
                             unacked: VecDeque::new(),
@@ -492,8 +396,8 @@ impl Session {
     }
 
     async fn main_loop(&mut self) -> End {
-        let keep_alive = self.shared.config.keep_alive;
-        let client_timeout = self.shared.config.client_timeout;
+        let keep_alive = self.hub.app.config.keep_alive;
+        let client_timeout = self.hub.app.config.client_timeout;
         let pings = self.link.sends_pings();
         loop {
             let ping_at = self.last_sent + keep_alive;
@@ -598,13 +502,13 @@ impl Session {
                     }
                     (Some(st), m) if m.is_trackable() => {
                         if st.received() {
-                            dispatch(&self.shared, &self.key, msg)
+                            dispatch(&self.hub, &self.key, msg)
                         } else {
                             // Already processed before the drop.
                             Action::Send(Vec::new())
                         }
                     }
-                    _ => dispatch(&self.shared, &self.key, msg),
+                    _ => dispatch(&self.hub, &self.key, msg),
                 },
                 Err(e) => Action::Fatal(format!("Connection closed with an error. {e}")),
             };
@@ -637,7 +541,7 @@ impl Session {
         if let Some(old) = self.streams.remove(&key) {
             old.abort();
         }
-        let task = price_stream(Arc::clone(&self.shared), key.clone(), self.out_tx.clone());
+        let task = price_stream(Arc::clone(&self.hub), key.clone(), self.out_tx.clone());
         let handle = self.tasks.spawn(task);
         self.streams.insert(key, handle);
         self.reap();
@@ -674,7 +578,7 @@ impl Session {
             Ok(f) => f,
             // Missed faults were meant for a burst of connections; the
             // newest ones are still delivered. `Closed` cannot happen while
-            // the session holds `Shared`, which owns the sender.
+            // the session holds the `App`, which owns the sender.
             Err(_) => return FaultOutcome::Continue,
         };
         if !fault.targets(&self.connection_id) {
@@ -759,7 +663,7 @@ impl Session {
 }
 
 /// Turns one decoded record into what the connection must do.
-fn dispatch(shared: &Shared, key: &str, msg: HubMessage<'_>) -> Action {
+fn dispatch(hub: &Hub, key: &str, msg: HubMessage<'_>) -> Action {
     let mut out = Vec::new();
     match msg {
         HubMessage::Invocation(inv) => {
@@ -789,7 +693,7 @@ fn dispatch(shared: &Shared, key: &str, msg: HubMessage<'_>) -> Action {
                 return Action::Send(out);
             }
             let args: Vec<&RawValue> = inv.arguments.iter().map(|a| a.as_raw()).collect();
-            let call = hub_calls::invoke(shared, key, method.name, &args);
+            let call = calls::invoke(&hub.app, key, method.name, &args);
             // Results travel as events; the Completion (only for a blocking
             // call) comes after them and carries nothing, since what the real
             // hub puts in it is undocumented.
@@ -877,8 +781,8 @@ fn push_event(out: &mut Vec<u8>, target: &str, envelope: &HubEnvelope) {
 /// Pushes a price update every `price_interval`, the first one at once,
 /// until aborted or the connection is gone. The n-th update's price id ends
 /// in n (see `Market::quote_numbered`).
-async fn price_stream(shared: Arc<Shared>, key: StreamKey, out: mpsc::Sender<Vec<u8>>) {
-    let mut ticker = tokio::time::interval(shared.config.price_interval);
+async fn price_stream(hub: Arc<Hub>, key: StreamKey, out: mpsc::Sender<Vec<u8>>) {
+    let mut ticker = tokio::time::interval(hub.app.config.price_interval);
     // A slow socket delays updates instead of bursting them afterwards.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut number = 0;
@@ -886,7 +790,7 @@ async fn price_stream(shared: Arc<Shared>, key: StreamKey, out: mpsc::Sender<Vec
         ticker.tick().await;
         // `None`: the pair is not quotable right now; try at the next tick.
         let Some(envelope) =
-            hub_calls::price_update(&shared, &key.client_id, &key.pair, key.size, number + 1)
+            calls::price_update(&hub.app, &key.client_id, &key.pair, key.size, number + 1)
         else {
             continue;
         };

@@ -1,9 +1,9 @@
 //! Addresses and withdrawals. Withdrawals move through CREATED →
 //! CONFIRMING → CONFIRMED on the sandbox clock.
 
-use crate::error::ApiError;
-use crate::paging::OffsetPage;
-use crate::state::{State, d, event_data, json, money, need_str, positive, with_nulls};
+use crate::domain::error::ApiError;
+use crate::domain::paging::{OffsetList, OffsetQuery};
+use crate::domain::state::{State, d, event_data, json, money, need_str, positive, with_nulls};
 use hercle_models::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -293,8 +293,26 @@ impl State {
         list
     }
 
-    pub(crate) fn withdrawals_page(&mut self, key: &str, page: &OffsetPage) -> Vec<Withdrawal> {
+    /// A page of withdrawals (REST and hub `GetWithdrawalsPaginated`).
+    pub(crate) fn withdrawals_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+    ) -> Result<Vec<Withdrawal>, ApiError> {
         let all = self.withdrawals(key);
-        page.apply(&all, |w| w.timestamp.as_ref().and_then(Timestamp::get))
+        query.page(OffsetList::Withdrawals, &all, |w| w.timestamp.as_ref())
+    }
+
+    /// The withdrawals made with `client_id` (REST and hub
+    /// `GetWithdrawalsByClientId`).
+    pub(crate) fn withdrawals_by_client_id(
+        &mut self,
+        key: &str,
+        client_id: &str,
+    ) -> Vec<Withdrawal> {
+        self.withdrawals(key)
+            .into_iter()
+            .filter(|w| w.client_id.as_deref() == Some(client_id))
+            .collect()
     }
 }

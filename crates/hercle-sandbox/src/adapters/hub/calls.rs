@@ -1,14 +1,14 @@
 //! What each hub method does: arguments (in either documented shape) to
 //! the same operations REST uses, answered with the documented envelope on
 //! `executionEvents`. The transport (negotiate, WebSocket, keep-alive) is in
-//! `hub`; this module never touches a socket.
+//! the rest of `hub`; this module never touches a socket.
 
-use crate::error::{ApiError, ErrorKind};
-use crate::funding::WithdrawInput;
-use crate::paging;
-use crate::server::Shared;
-use crate::state::State;
-use crate::trading::check_client_id;
+use crate::app::App;
+use crate::domain::error::{ApiError, ErrorKind};
+use crate::domain::funding::WithdrawInput;
+use crate::domain::paging::{self, OffsetList};
+use crate::domain::state::State;
+use crate::domain::trading::check_client_id;
 use hercle_models::catalog::HubMethod;
 use hercle_models::decimal::ExactDecimal;
 use hercle_models::*;
@@ -162,23 +162,17 @@ impl<'a> Args<'a> {
         self.get(name)
     }
 
-    fn offset(
-        &self,
-        start: &str,
-        end: &str,
-        page: &str,
-        size: &str,
-        max_days: Option<u32>,
-    ) -> Result<paging::OffsetPage, ApiError> {
-        paging::offset(
-            &self
+    /// An offset page query from the arguments named `names` (start,
+    /// end, page, page size); the list it is for decides the limits.
+    fn offset(&self, [start, end, page, size]: [&str; 4]) -> Result<paging::OffsetQuery, ApiError> {
+        Ok(paging::OffsetQuery {
+            start: self
                 .string(start)?
                 .ok_or_else(|| ApiError::missing(start))?,
-            &self.string(end)?.ok_or_else(|| ApiError::missing(end))?,
-            &self.need_int(page)?.to_string(),
-            &self.need_int(size)?.to_string(),
-            max_days,
-        )
+            end: self.string(end)?.ok_or_else(|| ApiError::missing(end))?,
+            page: self.need_int(page)?.to_string(),
+            page_size: self.need_int(size)?.to_string(),
+        })
     }
 
     /// Banking lists: the optional From/To window on when items were
@@ -192,21 +186,18 @@ impl<'a> Args<'a> {
             ("From", self.string("From")?.as_deref()),
             ("To", self.string("To")?.as_deref()),
         )?;
-        let items = window.apply(items, |i| created(i).and_then(Timestamp::get));
-        let page = usize::try_from(self.need_int("Page")?)
-            .map_err(|_| ApiError::invalid("Page", "Page must be 0 or more"))?;
-        let size = paging::page_size_of(&self.need_int("PageSize")?.to_string())?;
-        Ok(items
-            .iter()
-            .skip(page.saturating_mul(size))
-            .take(size)
-            .cloned()
-            .collect())
+        paging::window_page(
+            items,
+            &window,
+            |i| created(i).and_then(Timestamp::get),
+            self.need_int("Page")?,
+            self.need_int("PageSize")?,
+        )
     }
 }
 
 /// Runs hub method `method` for `key` with the raw SignalR arguments.
-pub(crate) fn invoke(shared: &Shared, key: &str, method_name: &str, args: &[&RawValue]) -> HubCall {
+pub(crate) fn invoke(app: &App, key: &str, method_name: &str, args: &[&RawValue]) -> HubCall {
     let method = HubMethod::find(method_name);
     // The clientId is needed even to report errors: read it leniently first.
     let first = args.first().map(|a| a.get().trim_start());
@@ -231,7 +222,7 @@ pub(crate) fn invoke(shared: &Shared, key: &str, method_name: &str, args: &[&Raw
             .string("ClientId")?
             .ok_or_else(|| ApiError::missing("ClientId"))?;
         check_client_id(&client_id)?;
-        let mut state = shared.state();
+        let mut state = app.state();
         call(&mut state, key, method, &client_id, &a).map(|c| (client_id, c))
     });
     match result {
@@ -243,18 +234,13 @@ pub(crate) fn invoke(shared: &Shared, key: &str, method_name: &str, args: &[&Raw
 /// The `execution.feeds.priceUpdate` envelope for a subscription, or `None`
 /// when the pair or size is no longer quotable.
 pub(crate) fn price_update(
-    shared: &Shared,
+    app: &App,
     client_id: &str,
     pair: &str,
     size: Decimal,
     number: u64,
 ) -> Option<HubEnvelope> {
-    let mut state = shared.state();
-    let clock = state.clock.clone();
-    let quote = state
-        .market
-        .quote_numbered(pair, size, &clock, Some(number))
-        .ok()?;
+    let quote = app.state().quote(pair, size, Some(number)).ok()?;
     Some(envelope(
         HubChannel::Subscriptions,
         "execution.feeds.priceUpdate",
@@ -304,14 +290,13 @@ fn call(
     cid: &str,
     a: &Args<'_>,
 ) -> Result<HubCall, ApiError> {
-    let clock = state.clock.clone();
     match m.name {
-        "GetPairs" => reply(m, cid, &state.market.pairs()),
+        "GetPairs" => reply(m, cid, &state.pairs()),
         "GetAssetNetworks" => {
             let asset = a
                 .string("Asset")?
                 .ok_or_else(|| ApiError::missing("Asset"))?;
-            reply(m, cid, &crate::rest::networks(&asset))
+            reply(m, cid, &crate::domain::market::networks(&asset))
         }
         "GetPairSizeByAmount" => {
             let pair = a.string("Pair")?.ok_or_else(|| ApiError::missing("Pair"))?;
@@ -321,21 +306,17 @@ fn call(
             let amount = a
                 .decimal("Amount")?
                 .ok_or_else(|| ApiError::missing("Amount"))?;
-            reply(
-                m,
-                cid,
-                &state.market.pair_size(&pair, &side, amount, &clock)?,
-            )
+            reply(m, cid, &state.pair_size(&pair, &side, amount)?)
         }
         "SubscribePairPriceChannel" | "UnsubscribePairPriceChannel" => {
             let pair = a
                 .string("PairName")?
                 .ok_or_else(|| ApiError::missing("PairName"))?;
-            let size = crate::trading::positive_size(a.decimal("Size")?)?;
+            let size = crate::domain::trading::positive_size(a.decimal("Size")?)?;
             // Validates pair and size the way a quote would.
-            let pair = state.market.pair(&pair)?.name.clone();
+            let pair = state.pair_name(&pair)?;
             if m.name.starts_with("Subscribe") {
-                state.market.quote(&pair, size, &clock)?;
+                state.quote(&pair, size, None)?;
                 Ok(HubCall::Subscribe {
                     client_id: cid.to_owned(),
                     pair,
@@ -363,8 +344,8 @@ fn call(
             cid,
             &state.orders_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(7))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+            )?,
         ),
         "GetOrdersByClientId" => {
             let id = a
@@ -377,16 +358,18 @@ fn call(
             cid,
             &state.trades_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(7))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+                OffsetList::Trades,
+            )?,
         ),
         "GetHistoricalTradesPaginated" => reply(
             m,
             cid,
             &state.trades_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(30))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+                OffsetList::HistoricalTrades,
+            )?,
         ),
         "GetTradesByClientId" => {
             let id = a
@@ -399,16 +382,18 @@ fn call(
             cid,
             &state.transactions_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(7))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+                OffsetList::Transactions,
+            )?,
         ),
         "GetHistoricalTransactionsPaginated" => reply(
             m,
             cid,
             &state.transactions_page(
                 key,
-                &a.offset("StartDate", "EndDate", "Page", "PageSize", Some(30))?,
-            ),
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+                OffsetList::HistoricalTransactions,
+            )?,
         ),
         "CreateRequestForQuote" | "CreateRequestForQuoteWithCustomExpiration" => {
             let secs = if m.name.ends_with("Expiration") {
@@ -463,19 +448,14 @@ fn call(
             cid,
             &state.withdrawals_page(
                 key,
-                &a.offset("startDate", "endDate", "page", "pageSize", Some(7))?,
-            ),
+                &a.offset(["startDate", "endDate", "page", "pageSize"])?,
+            )?,
         ),
         "GetWithdrawalsByClientId" => {
             let id = a
                 .string("withdrawClientId")?
                 .ok_or_else(|| ApiError::missing("withdrawClientId"))?;
-            let list: Vec<Withdrawal> = state
-                .withdrawals(key)
-                .into_iter()
-                .filter(|w| w.client_id.as_deref() == Some(id.as_str()))
-                .collect();
-            reply(m, cid, &list)
+            reply(m, cid, &state.withdrawals_by_client_id(key, &id))
         }
         "GetWhitelistedAddresses" => reply(m, cid, &state.whitelisted(key)),
         "WhitelistAddress" => {
@@ -500,7 +480,7 @@ fn call(
         }
         "GetDepositAddress" => reply(m, cid, &state.deposit_addresses(key)),
         "GetPayeesPaginated" => {
-            let items = state.account(key).banking.payees.clone();
+            let items = state.payees(key);
             reply(m, cid, &a.banking_page(&items, |p| p.created_at.as_ref())?)
         }
         "RegisterPayee" => {
@@ -524,14 +504,7 @@ fn call(
             let payee = a
                 .string("PayeeId")?
                 .ok_or_else(|| ApiError::missing("PayeeId"))?;
-            let items: Vec<PayeeAddress> = state
-                .account(key)
-                .banking
-                .payee_addresses
-                .iter()
-                .filter(|p| p.payee_id.as_deref() == Some(payee.as_str()))
-                .cloned()
-                .collect();
+            let items = state.payee_addresses(key, &payee);
             reply(m, cid, &a.banking_page(&items, |p| p.created_at.as_ref())?)
         }
         "RegisterPayeeAddress" => {
@@ -567,15 +540,14 @@ fn call(
             };
             reply(m, cid, &t)
         }
-        "GetTransfersPaginated" => {
-            let page = a.offset("StartDate", "EndDate", "Page", "PageSize", Some(30))?;
-            let items = state.account(key).banking.transfers.clone();
-            reply(
-                m,
-                cid,
-                &page.apply(&items, |t| t.timestamp.as_ref().and_then(Timestamp::get)),
-            )
-        }
+        "GetTransfersPaginated" => reply(
+            m,
+            cid,
+            &state.transfers_page(
+                key,
+                &a.offset(["StartDate", "EndDate", "Page", "PageSize"])?,
+            )?,
+        ),
         "GetTransactionLedger" => {
             let id = a
                 .string("TransactionId")?
@@ -626,7 +598,7 @@ mod tests {
         RawValue::from_string(json.to_owned()).unwrap()
     }
 
-    fn call(shared: &Arc<Shared>, method: &str, args: &[&str]) -> HubCall {
+    fn call(shared: &Arc<App>, method: &str, args: &[&str]) -> HubCall {
         let owned: Vec<Box<RawValue>> = args.iter().map(|a| raw(a)).collect();
         let refs: Vec<&RawValue> = owned.iter().map(AsRef::as_ref).collect();
         invoke(shared, "sandbox-key", method, &refs)
@@ -641,7 +613,7 @@ mod tests {
 
     #[test]
     fn both_argument_shapes_give_the_same_answer() {
-        let shared = Shared::new(Config::default()).unwrap();
+        let shared = App::new(Config::default()).unwrap();
         let spread = reply(call(&shared, "GetPairs", &[r#""c-1""#]));
         let array = reply(call(&shared, "GetPairs", &[r#"["c-1"]"#]));
         assert_eq!(spread.subject.as_deref(), Some("execution.pairs"));
@@ -657,7 +629,7 @@ mod tests {
 
     #[test]
     fn bad_arguments_are_pre_checks_errors_and_failures_are_dot_error() {
-        let shared = Shared::new(Config::default()).unwrap();
+        let shared = App::new(Config::default()).unwrap();
         let e = reply(call(
             &shared,
             "GetPairSizeByAmount",
@@ -685,8 +657,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn price_ids_expire_and_slippage_is_enforced() {
-        let shared = Shared::new(Config::default()).unwrap();
-        let quote = |shared: &Arc<Shared>| -> PairSize {
+        let shared = App::new(Config::default()).unwrap();
+        let quote = |shared: &Arc<App>| -> PairSize {
             let e = reply(call(
                 shared,
                 "GetPairSizeByAmount",
@@ -694,7 +666,7 @@ mod tests {
             ));
             e.data.unwrap().decode_owned().unwrap()
         };
-        let order = |shared: &Arc<Shared>, id: &str, slippage: &str| -> TradeExecution {
+        let order = |shared: &Arc<App>, id: &str, slippage: &str| -> TradeExecution {
             let e = reply(call(
                 shared,
                 "PlaceOtcOrder",
@@ -726,7 +698,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn rfq_expires_on_the_sandbox_clock() {
-        let shared = Shared::new(Config::default()).unwrap();
+        let shared = App::new(Config::default()).unwrap();
         let e = reply(call(
             &shared,
             "CreateRequestForQuote",
@@ -752,7 +724,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn withdrawals_advance_through_their_statuses() {
-        let shared = Shared::new(Config::default()).unwrap();
+        let shared = App::new(Config::default()).unwrap();
         reply(call(
             &shared,
             "WhitelistAddress",
@@ -774,7 +746,7 @@ mod tests {
             Some("account.withdraw.created"),
             "networks match case-insensitively"
         );
-        let status = |shared: &Arc<Shared>| {
+        let status = |shared: &Arc<App>| {
             let e = reply(call(
                 shared,
                 "GetWithdrawalsByClientId",
@@ -790,9 +762,9 @@ mod tests {
         assert_eq!(status(&shared), WithdrawalStatus::Confirmed);
         let events: Vec<_> = shared
             .state()
-            .events
-            .iter()
-            .map(|e| e.event_type.clone())
+            .take_events()
+            .into_iter()
+            .map(|e| e.event_type)
             .collect();
         assert_eq!(
             events
@@ -805,8 +777,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn same_seed_same_prices() {
-        let a = Shared::new(Config::default()).unwrap();
-        let b = Shared::new(Config::default()).unwrap();
+        let a = App::new(Config::default()).unwrap();
+        let b = App::new(Config::default()).unwrap();
         tokio::time::advance(Duration::from_secs(30)).await;
         let qa = price_update(&a, "p", "BTCUSDT", Decimal::ONE, 1).unwrap();
         let qb = price_update(&b, "p", "BTCUSDT", Decimal::ONE, 1).unwrap();

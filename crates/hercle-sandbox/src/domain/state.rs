@@ -1,11 +1,11 @@
 //! The simulated exchange: one account per API key, shared by the REST and
 //! hub front ends, so an order placed on one is visible on the other.
 
-use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::ApiError;
-use crate::market::Market;
-use crate::rng::Rng;
+use crate::domain::clock::Clock;
+use crate::domain::error::ApiError;
+use crate::domain::market::Market;
+use crate::domain::rng::Rng;
 use hercle_models::*;
 use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
@@ -33,11 +33,22 @@ pub(crate) struct Account {
     pub(crate) whitelisted: Vec<WhitelistedAddress>,
     pub(crate) deposit_addresses: Vec<DepositAddress>,
     pub(crate) withdrawals: Vec<(Withdrawal, Instant)>,
-    pub(crate) banking: crate::banking::Banking,
+    pub(crate) banking: Banking,
     pub(crate) invoices: Vec<LightningInvoice>,
     /// Each ledger entry's `refId`, given on first lookup and kept, so
     /// `GET /transactions/{id}` answers the same every time.
     pub(crate) ledger_refs: HashMap<String, String>,
+}
+
+/// Banking records of one account.
+#[derive(Default)]
+pub(crate) struct Banking {
+    pub(crate) businesses: Vec<BusinessEndUser>,
+    pub(crate) individuals: Vec<IndividualEndUser>,
+    pub(crate) deposit_accounts: Vec<DepositAccount>,
+    pub(crate) payees: Vec<Payee>,
+    pub(crate) payee_addresses: Vec<PayeeAddress>,
+    pub(crate) transfers: Vec<Transfer>,
 }
 
 /// A business event the webhook sender delivers.
@@ -85,14 +96,16 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(value: &T) -> Option<RawJson> {
     RawJson::encode(value).ok()
 }
 
+/// The exchange: accounts, market, clock and the webhook event queue. The
+/// adapters use it only through its methods.
 pub(crate) struct State {
-    pub(crate) config: Config,
-    pub(crate) clock: Clock,
-    pub(crate) market: Market,
-    pub(crate) ids: Rng,
+    pub(in crate::domain) config: Config,
+    pub(in crate::domain) clock: Clock,
+    pub(in crate::domain) market: Market,
+    pub(in crate::domain) ids: Rng,
     accounts: HashMap<String, Account>,
     /// Events not yet taken by the webhook sender.
-    pub(crate) events: Vec<Event>,
+    pub(in crate::domain) events: Vec<Event>,
 }
 
 pub(crate) fn d(s: &str) -> Decimal {
@@ -129,7 +142,7 @@ impl State {
     }
 
     /// The account of an (already authenticated) key, created on first use.
-    pub(crate) fn account(&mut self, key: &str) -> &mut Account {
+    pub(in crate::domain) fn account(&mut self, key: &str) -> &mut Account {
         let balances = &self.config.balances;
         let ids = &mut self.ids;
         self.accounts.entry(key.to_owned()).or_insert_with(|| {
@@ -189,6 +202,11 @@ impl State {
         self.emit(WebhookEventType::BalanceUpdated, data);
     }
 
+    /// Takes the events queued for the webhook sender.
+    pub(crate) fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+
     pub(crate) fn emit(&mut self, event_type: WebhookEventType, data: WebhookStatusChangeData) {
         // The queue is drained by the sender; without one it stays bounded.
         if self.events.len() >= 10_000 {
@@ -197,13 +215,9 @@ impl State {
         self.events.push(Event { event_type, data });
     }
 
-    /// Moves time-driven statuses (withdrawals) forward, emitting their events.
-    pub(crate) fn advance_statuses(&mut self) {
-        let keys: Vec<String> = self.accounts.keys().cloned().collect();
-        for key in keys {
-            self.withdrawals(&key);
-            self.advance_banking(&key);
-        }
+    /// The keys that have an account.
+    pub(crate) fn account_keys(&self) -> Vec<String> {
+        self.accounts.keys().cloned().collect()
     }
 
     pub(crate) fn available(&mut self, key: &str, asset: &str) -> Decimal {

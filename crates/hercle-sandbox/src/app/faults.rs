@@ -58,7 +58,7 @@ pub(crate) struct Faults {
     pub(crate) webhook_duplicates: bool,
     /// Share of REST requests (per mille) processed and then left
     /// unanswered, and the seeded generator that picks them.
-    drop_responses: Option<(u32, crate::rng::Rng)>,
+    drop_responses: Option<(u32, crate::domain::rng::Rng)>,
 }
 
 impl Faults {
@@ -87,7 +87,7 @@ impl Faults {
         self.drop_responses = (per_mille > 0).then(|| {
             (
                 per_mille.min(1000),
-                crate::rng::Rng::derive(u64::from(per_mille), "drop-responses"),
+                crate::domain::rng::Rng::derive(u64::from(per_mille), "drop-responses"),
             )
         });
     }

@@ -14,8 +14,9 @@
 //! | `GET webhooks/deliveries` | the delivery log |
 //! | `GET webhooks/public-key` | the PEM public key deliveries verify with |
 
-use crate::faults::{HubFault, RestFault};
-use crate::server::{Reply, Shared};
+use crate::adapters::http::error_reply;
+use crate::app::faults::{HubFault, RestFault};
+use crate::app::{App, Reply};
 use hercle_models::decimal::ExactDecimal;
 use serde::Deserialize;
 use std::time::Duration;
@@ -54,11 +55,11 @@ fn done() -> Reply {
     Reply::json(200, &serde_json::json!({ "status": "ok" }))
 }
 
-pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> Reply {
+pub(crate) fn handle(app: &App, method: &str, path: &str, body: &[u8]) -> Reply {
     let result = match (method, path) {
         ("GET", "health") => Ok(done()),
         ("POST", "faults/rest") => parse::<RestFaultBody>(body).map(|b| {
-            shared.faults().set_rest(RestFault {
+            app.faults().set_rest(RestFault {
                 status: b.status,
                 delay: b.delay_ms.map(Duration::from_millis),
                 count: b.count.unwrap_or(1),
@@ -70,7 +71,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                 .get("perMille")
                 .and_then(serde_json::Value::as_u64)
                 .map_or(0, |p| u32::try_from(p.min(1000)).unwrap_or(1000));
-            shared.faults().set_drop_responses(per_mille);
+            app.faults().set_drop_responses(per_mille);
             done()
         }),
         ("POST", "faults/maintenance") => parse::<serde_json::Value>(body).map(|b| {
@@ -78,7 +79,7 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                 .get("seconds")
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(3600);
-            shared.faults().start_maintenance(Duration::from_secs(secs));
+            app.faults().start_maintenance(Duration::from_secs(secs));
             done()
         }),
         ("POST", "faults/hub") => parse::<HubFaultBody>(body).and_then(|b| {
@@ -99,28 +100,28 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                 }
             };
             // No receiver just means no live connection.
-            let reached = shared.hub_faults.send(fault).unwrap_or(0);
+            let reached = app.hub_faults.send(fault).unwrap_or(0);
             Ok(Reply::json(
                 200,
                 &serde_json::json!({ "status": "ok", "connections": reached }),
             ))
         }),
         ("POST", "faults/webhooks") => parse::<serde_json::Value>(body).map(|b| {
-            shared.faults().webhook_duplicates = b
+            app.faults().webhook_duplicates = b
                 .get("duplicate")
                 .and_then(serde_json::Value::as_bool)
                 .unwrap_or(true);
             done()
         }),
         ("DELETE", "faults") => {
-            shared.faults().clear();
+            app.faults().clear();
             Ok(done())
         }
         ("POST", "deposit") => parse::<DepositBody>(body).and_then(|b| {
-            let key = shared
+            let key = app
                 .authenticate_token(&b.api_key)
-                .map_err(|e| crate::rest::error_reply(&e))?;
-            shared.state().deposit(&key, &b.asset, b.amount.0);
+                .map_err(|e| error_reply(&e))?;
+            app.state().deposit(&key, &b.asset, b.amount.0);
             Ok(done())
         }),
         ("POST", "webhooks/endpoints") => parse::<serde_json::Value>(body).and_then(|b| {
@@ -134,18 +135,13 @@ pub(crate) fn handle(shared: &Shared, method: &str, path: &str, body: &[u8]) -> 
                     &serde_json::json!({ "error": "url must be an http:// URL" }),
                 ));
             };
-            shared
-                .webhooks
-                .urls
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push(url.to_owned());
+            app.outbox.add_url(url);
             Ok(done())
         }),
-        ("GET", "webhooks/deliveries") => Ok(Reply::json(200, &shared.webhooks.deliveries())),
+        ("GET", "webhooks/deliveries") => Ok(Reply::json(200, &app.outbox.deliveries())),
         ("GET", "webhooks/public-key") => Ok(Reply {
             status: 200,
-            body: shared.webhooks.public_key_pem().as_bytes().to_vec(),
+            body: app.outbox.public_key_pem().as_bytes().to_vec(),
             headers: vec![("content-type", "application/x-pem-file".to_owned())],
         }),
         _ => Err(Reply::json(

@@ -25,9 +25,10 @@
 //! must be valid and the negotiating key's. Records POSTed before the first
 //! GET are kept for the connection, as the .NET server's pipe keeps them.
 
-use super::session::{Inbound, Link, run_link};
-use super::{Body, claim_error, credentials, response, text};
-use crate::server::{Query, Shared};
+use super::context::{Hub, claim_error, credentials};
+use super::link::{HttpHandle, HttpLink, Inbound, Link, PollQueue};
+use super::session::run_link;
+use crate::adapters::http::{Body, Query, api_error, response, text};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
@@ -50,76 +51,6 @@ const OUTBOUND: usize = 64;
 /// Largest POST body.
 const MAX_POST: usize = 1 << 20;
 
-/// The session's side of an HTTP connection.
-pub(crate) struct HttpLink {
-    inbound: mpsc::Receiver<Inbound>,
-    outbound: Option<mpsc::Sender<Bytes>>,
-    long_polling: bool,
-}
-
-impl HttpLink {
-    pub(super) async fn next(&mut self) -> Inbound {
-        self.inbound.recv().await.unwrap_or(Inbound::Closed)
-    }
-
-    pub(super) async fn send(&mut self, records: String) -> Result<(), String> {
-        let out = self.outbound.as_ref().ok_or("the connection is closed")?;
-        let chunk = if self.long_polling {
-            Bytes::from(records)
-        } else {
-            // One event; records never hold a line break, so one data line.
-            Bytes::from(format!("data: {records}\r\n\r\n"))
-        };
-        out.send(chunk)
-            .await
-            .map_err(|_| "the client is gone".to_owned())
-    }
-
-    /// Ends the event stream, or answers the held and every later poll 204.
-    pub(super) fn close(&mut self) {
-        self.outbound = None;
-    }
-
-    pub(super) fn is_long_polling(&self) -> bool {
-        self.long_polling
-    }
-}
-
-/// The requests' side of an HTTP connection, kept in the registry.
-#[derive(Clone)]
-pub(crate) struct HttpHandle {
-    connection_id: String,
-    inbound: mpsc::Sender<Inbound>,
-    /// Long polling only: what the polls hand out.
-    polls: Option<Arc<Mutex<PollQueue>>>,
-    /// Wakes a held poll when a newer one replaces it.
-    replaced: Arc<Notify>,
-    posting: Arc<AtomicBool>,
-}
-
-/// What long polls hand out, one record each.
-struct PollQueue {
-    sent: mpsc::Receiver<Bytes>,
-    /// Records of a send that later polls will carry.
-    held: std::collections::VecDeque<Bytes>,
-}
-
-impl PollQueue {
-    /// Splits a send into its records (each keeps its 0x1E terminator).
-    fn hold(&mut self, chunk: &Bytes) {
-        let mut start = 0;
-        for (i, b) in chunk.iter().enumerate() {
-            if *b == signalr_proto::RECORD_SEPARATOR {
-                self.held.push_back(chunk.slice(start..=i));
-                start = i + 1;
-            }
-        }
-        if start < chunk.len() {
-            self.held.push_back(chunk.slice(start..));
-        }
-    }
-}
-
 /// Which HTTP transport a GET asks for.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
@@ -128,25 +59,25 @@ pub(super) enum Kind {
 }
 
 /// A GET on the hub URL that is not a WebSocket upgrade.
-pub(super) async fn get(shared: Arc<Shared>, req: Request<Incoming>, kind: Kind) -> Response<Body> {
+pub(super) async fn get(hub: Arc<Hub>, req: Request<Incoming>, kind: Kind) -> Response<Body> {
     let query = Query::parse(req.uri().query());
     let Some(token) = query.get(ID_QUERY).map(str::to_owned) else {
         return text(StatusCode::BAD_REQUEST, "Connection ID required");
     };
     if kind == Kind::LongPolling
-        && !shared.hub.is_pending(&token)
-        && let Some(handle) = shared.hub.http(&shared, &token)
+        && !hub.registry.is_pending(&token)
+        && let Some(handle) = hub.registry.http(&hub.app, &token)
     {
-        return poll(&shared, handle).await;
+        return poll(&hub, handle).await;
     }
-    let key = match credentials(&shared, req.headers(), &query) {
+    let key = match credentials(&hub.app, req.headers(), &query) {
         Ok(key) => key,
-        Err(e) => return super::api_error(&e),
+        Err(e) => return api_error(&e),
     };
     // Subscribed before the claim, so a fault aimed at every connection
     // reaches this one as soon as it exists.
-    let faults = shared.hub_faults.subscribe();
-    let claimed = match shared.hub.claim(&shared, &token, key.as_deref()) {
+    let faults = hub.app.hub_faults.subscribe();
+    let claimed = match hub.registry.claim(&hub.app, &token, key.as_deref()) {
         Ok(c) => c,
         Err(e) => return claim_error(e),
     };
@@ -158,11 +89,7 @@ pub(super) async fn get(shared: Arc<Shared>, req: Request<Incoming>, kind: Kind)
     let (connection_id, key) = (claimed.connection_id, claimed.key);
     let (outbound_tx, outbound_rx) = mpsc::channel(OUTBOUND);
     let long_polling = kind == Kind::LongPolling;
-    let link = HttpLink {
-        inbound: inbound_rx,
-        outbound: Some(outbound_tx),
-        long_polling,
-    };
+    let link = HttpLink::new(inbound_rx, outbound_tx, long_polling);
     let (polls, body) = if long_polling {
         let queue = PollQueue {
             sent: outbound_rx,
@@ -172,7 +99,7 @@ pub(super) async fn get(shared: Arc<Shared>, req: Request<Incoming>, kind: Kind)
     } else {
         (None, Some(outbound_rx))
     };
-    shared.hub.attach_http(
+    hub.registry.attach_http(
         &connection_id,
         HttpHandle {
             connection_id: connection_id.clone(),
@@ -183,7 +110,7 @@ pub(super) async fn get(shared: Arc<Shared>, req: Request<Incoming>, kind: Kind)
         },
     );
     tokio::spawn(run_link(
-        Arc::clone(&shared),
+        Arc::clone(&hub),
         faults,
         Link::Http(link),
         connection_id,
@@ -214,7 +141,7 @@ fn event_stream(rx: mpsc::Receiver<Bytes>) -> Response<Body> {
 }
 
 /// A later poll: held until records, the poll timeout or the end.
-async fn poll(shared: &Shared, handle: HttpHandle) -> Response<Body> {
+async fn poll(hub: &Hub, handle: HttpHandle) -> Response<Body> {
     let Some(polls) = handle.polls.clone() else {
         return text(
             StatusCode::BAD_REQUEST,
@@ -238,7 +165,7 @@ async fn poll(shared: &Shared, handle: HttpHandle) -> Response<Body> {
                 Some(chunk) => queue.hold(&chunk),
                 None => {
                     // Ended and drained: the connection can go now.
-                    shared.hub.remove(&handle.connection_id);
+                    hub.registry.remove(&handle.connection_id);
                     return response(StatusCode::NO_CONTENT, "text/plain", Vec::new());
                 }
             },
@@ -260,21 +187,21 @@ async fn poll(shared: &Shared, handle: HttpHandle) -> Response<Body> {
 }
 
 /// `POST {hub}?id=…`: the client's records.
-pub(super) async fn post(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+pub(super) async fn post(hub: Arc<Hub>, req: Request<Incoming>) -> Response<Body> {
     let query = Query::parse(req.uri().query());
     let Some(token) = query.get(ID_QUERY) else {
         return text(StatusCode::BAD_REQUEST, "Connection ID required");
     };
-    let Some(handle) = shared.hub.http(&shared, token) else {
+    let Some(handle) = hub.registry.http(&hub.app, token) else {
         // Before the transport's first request the records wait for it.
-        if shared.hub.is_pending(token) {
+        if hub.registry.is_pending(token) {
             let Ok(body) = Limited::new(req.into_body(), MAX_POST).collect().await else {
                 return text(
                     StatusCode::BAD_REQUEST,
                     "Request body too large or unreadable",
                 );
             };
-            if shared.hub.post_early(&shared, token, body.to_bytes()) {
+            if hub.registry.post_early(&hub.app, token, body.to_bytes()) {
                 return response(StatusCode::OK, "text/plain", Vec::new());
             }
         }
@@ -310,12 +237,12 @@ pub(super) async fn post(shared: Arc<Shared>, req: Request<Incoming>) -> Respons
 }
 
 /// `DELETE {hub}?id=…`: the client ends the connection.
-pub(super) async fn delete(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+pub(super) async fn delete(hub: Arc<Hub>, req: Request<Incoming>) -> Response<Body> {
     let query = Query::parse(req.uri().query());
     let Some(token) = query.get(ID_QUERY) else {
         return text(StatusCode::BAD_REQUEST, "Connection ID required");
     };
-    let Some(handle) = shared.hub.http(&shared, token) else {
+    let Some(handle) = hub.registry.http(&hub.app, token) else {
         return text(StatusCode::NOT_FOUND, "No Connection with that ID");
     };
     let _ = handle.inbound.send(Inbound::Closed).await;

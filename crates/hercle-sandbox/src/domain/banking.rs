@@ -1,21 +1,11 @@
 //! Fiat banking (end users, payees, payee addresses, transfers, deposit
 //! accounts, simulated pay-ins) and Lightning.
 
-use crate::error::ApiError;
-use crate::state::{State, d, event_data, json, money, need, need_str, positive};
+use crate::domain::error::ApiError;
+use crate::domain::paging::{OffsetList, OffsetQuery, Window};
+use crate::domain::state::{State, d, event_data, json, money, need, need_str, positive};
 use hercle_models::*;
 use time::Duration;
-
-/// Banking records of one account.
-#[derive(Default)]
-pub(crate) struct Banking {
-    pub(crate) businesses: Vec<BusinessEndUser>,
-    pub(crate) individuals: Vec<IndividualEndUser>,
-    pub(crate) deposit_accounts: Vec<DepositAccount>,
-    pub(crate) payees: Vec<Payee>,
-    pub(crate) payee_addresses: Vec<PayeeAddress>,
-    pub(crate) transfers: Vec<Transfer>,
-}
 
 /// One side of a transfer (`debtor` or `creditor`). The docs do not give
 /// these objects' fields; these are the ones the list filters name
@@ -77,6 +67,78 @@ impl TransferFilter {
             && same(&self.debtor_network, debtor.network.as_deref())
             && same(&self.creditor_network, creditor.network.as_deref())
             && self.status.is_none_or(|s| status_code == Some(s))
+    }
+}
+
+impl State {
+    /// Moves time-driven statuses (withdrawals, banking) forward, emitting their events.
+    pub(crate) fn advance_statuses(&mut self) {
+        let keys = self.account_keys();
+        for key in keys {
+            self.withdrawals(&key);
+            self.advance_banking(&key);
+        }
+    }
+
+    /// The business end users (REST `GetBusinessEndUsers`).
+    pub(crate) fn businesses(&mut self, key: &str) -> Vec<BusinessEndUser> {
+        self.account(key).banking.businesses.clone()
+    }
+
+    /// The individual end users (REST `GetIndividualEndUsers`).
+    pub(crate) fn individuals(&mut self, key: &str) -> Vec<IndividualEndUser> {
+        self.account(key).banking.individuals.clone()
+    }
+
+    /// The deposit accounts (REST `GetDepositAccounts`).
+    pub(crate) fn deposit_accounts(&mut self, key: &str) -> Vec<DepositAccount> {
+        self.account(key).banking.deposit_accounts.clone()
+    }
+
+    /// The payees (REST `GetPayees`, hub `GetPayeesPaginated`).
+    pub(crate) fn payees(&mut self, key: &str) -> Vec<Payee> {
+        self.account(key).banking.payees.clone()
+    }
+
+    /// The addresses of payee `payee_id` (REST `GetPayeeAddresses`, hub
+    /// `GetPayeeAddressesPaginated`).
+    pub(crate) fn payee_addresses(&mut self, key: &str, payee_id: &str) -> Vec<PayeeAddress> {
+        self.account(key)
+            .banking
+            .payee_addresses
+            .iter()
+            .filter(|a| a.payee_id.as_deref() == Some(payee_id))
+            .cloned()
+            .collect()
+    }
+
+    /// The transfers matching `filter` and made inside `window` (REST
+    /// `GetTransfers`, before its cursor).
+    pub(crate) fn transfers(
+        &mut self,
+        key: &str,
+        filter: &TransferFilter,
+        window: &Window,
+    ) -> Vec<Transfer> {
+        let matching: Vec<Transfer> = self
+            .account(key)
+            .banking
+            .transfers
+            .iter()
+            .filter(|t| filter.matches(t))
+            .cloned()
+            .collect();
+        window.apply(&matching, |t| t.timestamp.as_ref().and_then(Timestamp::get))
+    }
+
+    /// A page of transfers (hub `GetTransfersPaginated`).
+    pub(crate) fn transfers_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+    ) -> Result<Vec<Transfer>, ApiError> {
+        let transfers = &self.account(key).banking.transfers;
+        query.page(OffsetList::Transfers, transfers, |t| t.timestamp.as_ref())
     }
 }
 
@@ -697,7 +759,7 @@ impl State {
         let id = format!("inv_{}", self.new_id().replace('-', ""));
         let now = self.now();
         let expires = Timestamp::from(now + Duration::hours(hours));
-        let part = crate::bolt11::amount_part(amount).ok_or_else(|| {
+        let part = crate::domain::bolt11::amount_part(amount).ok_or_else(|| {
             ApiError::rule(
                 "amountBtc",
                 "amountBtc must be a whole number of millisatoshis (0.00000000001 BTC)",
@@ -751,11 +813,13 @@ impl State {
         payment_request: Option<String>,
     ) -> Result<LightningWithdrawal, ApiError> {
         let request = need_str(payment_request, "paymentRequestHash")?;
-        let btc = crate::bolt11::amount_btc(&request).map_err(|e| {
+        let btc = crate::domain::bolt11::amount_btc(&request).map_err(|e| {
             let why = match e {
-                crate::bolt11::AmountError::NotBolt11 => "Not a BOLT11 payment request",
-                crate::bolt11::AmountError::NoAmount => "The payment request carries no amount",
-                crate::bolt11::AmountError::BadAmount => {
+                crate::domain::bolt11::AmountError::NotBolt11 => "Not a BOLT11 payment request",
+                crate::domain::bolt11::AmountError::NoAmount => {
+                    "The payment request carries no amount"
+                }
+                crate::domain::bolt11::AmountError::BadAmount => {
                     "The payment request's amount is malformed"
                 }
             };
@@ -779,7 +843,7 @@ impl State {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::funding::WithdrawInput;
+    use crate::domain::funding::WithdrawInput;
     use std::collections::BTreeSet;
 
     #[tokio::test(start_paused = true)]

@@ -1,9 +1,9 @@
 //! Orders, trades and RFQs.
 
 use crate::config::PairConfig;
-use crate::error::ApiError;
-use crate::paging::OffsetPage;
-use crate::state::{State, need_str, positive, side};
+use crate::domain::error::ApiError;
+use crate::domain::paging::{OffsetList, OffsetQuery};
+use crate::domain::state::{State, need_str, positive, side};
 use hercle_models::*;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -30,6 +30,41 @@ fn rejected(pair: &str, side: &Side, reason: &str, ts: Timestamp, id: String) ->
         status_error: Some(reason.to_owned()),
         timestamp: Some(ts),
         ..Default::default()
+    }
+}
+
+impl State {
+    /// The pairs (`GetPairs`, both transports).
+    pub(crate) fn pairs(&self) -> Vec<Pair> {
+        self.market.pairs()
+    }
+
+    /// The documented name of `pair` (any case), or why it is unknown.
+    pub(crate) fn pair_name(&self, pair: &str) -> Result<String, ApiError> {
+        Ok(self.market.pair(pair)?.name.clone())
+    }
+
+    /// The size `amount` of quote buys or sells now (`GetPairSizeByAmount`).
+    pub(crate) fn pair_size(
+        &mut self,
+        pair: &str,
+        side: &Side,
+        amount: Decimal,
+    ) -> Result<PairSize, ApiError> {
+        let clock = self.clock.clone();
+        self.market.pair_size(pair, side, amount, &clock)
+    }
+
+    /// A quote with a fresh price id (`GetPairPrice`; a subscription's
+    /// `number`-th update when given).
+    pub(crate) fn quote(
+        &mut self,
+        pair: &str,
+        size: Decimal,
+        number: Option<u64>,
+    ) -> Result<PriceQuote, ApiError> {
+        let clock = self.clock.clone();
+        self.market.quote_numbered(pair, size, &clock, number)
     }
 }
 
@@ -215,9 +250,14 @@ impl State {
             .collect()
     }
 
-    pub(crate) fn orders_page(&mut self, key: &str, page: &OffsetPage) -> Vec<Order> {
-        page.apply(&self.account(key).orders, |o| {
-            o.timestamp.as_ref().and_then(Timestamp::get)
+    /// A page of orders (REST and hub `GetOrdersPaginated`).
+    pub(crate) fn orders_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+    ) -> Result<Vec<Order>, ApiError> {
+        query.page(OffsetList::Orders, &self.account(key).orders, |o| {
+            o.timestamp.as_ref()
         })
     }
 
@@ -230,16 +270,26 @@ impl State {
             .collect()
     }
 
-    pub(crate) fn trades_page(&mut self, key: &str, page: &OffsetPage) -> Vec<Trade> {
-        page.apply(&self.account(key).trades, |t| {
-            t.timestamp.as_ref().and_then(Timestamp::get)
-        })
+    /// A page of trades: `list` is `Trades`, or `HistoricalTrades` for the
+    /// longer range.
+    pub(crate) fn trades_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+        list: OffsetList,
+    ) -> Result<Vec<Trade>, ApiError> {
+        query.page(list, &self.account(key).trades, |t| t.timestamp.as_ref())
     }
 
-    pub(crate) fn transactions_page(&mut self, key: &str, page: &OffsetPage) -> Vec<Transaction> {
-        page.apply(&self.account(key).ledger, |t| {
-            t.timestamp.as_ref().and_then(Timestamp::get)
-        })
+    /// A page of ledger entries: `list` is `Transactions`, or
+    /// `HistoricalTransactions` for the longer range.
+    pub(crate) fn transactions_page(
+        &mut self,
+        key: &str,
+        query: &OffsetQuery,
+        list: OffsetList,
+    ) -> Result<Vec<Transaction>, ApiError> {
+        query.page(list, &self.account(key).ledger, |t| t.timestamp.as_ref())
     }
 
     /// `POST /api/v1/rfq[/custom-expiration]`: a firm price for a size (or a
