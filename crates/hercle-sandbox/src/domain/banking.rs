@@ -3,7 +3,9 @@
 
 use crate::domain::error::ApiError;
 use crate::domain::paging::{OffsetList, OffsetQuery, Window};
-use crate::domain::state::{State, d, event_data, json, money, need, need_str, positive};
+use crate::domain::state::{
+    State, bank_details, d, event_data, is_fiat, json, money, need, need_str, positive,
+};
 use hercle_models::*;
 use time::Duration;
 
@@ -359,7 +361,7 @@ impl State {
         {
             return Err(ApiError::not_found("End user", eu));
         }
-        let fiat = matches!(asset.as_str(), "EUR" | "GBP" | "USD");
+        let fiat = is_fiat(&asset);
         if fiat && req.fiat_account_id.as_deref().is_none_or(str::is_empty) {
             // Quirk 26: documented as required for fiat assets only.
             return Err(ApiError::missing("fiatAccountId"));
@@ -385,14 +387,7 @@ impl State {
                 RefAccountType::CryptoAccount
             }),
             ref_account_details: Some(if fiat {
-                AccountDetails::BankDetails(BankDetails {
-                    bank_name: Some("Sandbox Bank".to_owned()),
-                    account_holder_name: Some("Sandbox Customer".to_owned()),
-                    country: Some(if asset == "GBP" { "GB" } else { "LT" }.to_owned()),
-                    iban: Some(format!("LT{}", raw.get(..18).unwrap_or(&raw))),
-                    bic: Some("SBXXLT22".to_owned()),
-                    ..Default::default()
-                })
+                AccountDetails::BankDetails(bank_details(&asset, &raw))
             } else {
                 AccountDetails::CryptoAccountDetails(CryptoAccountDetails {
                     address: Some(format!("sbx{raw}")),

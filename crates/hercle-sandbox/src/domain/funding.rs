@@ -3,7 +3,9 @@
 
 use crate::domain::error::ApiError;
 use crate::domain::paging::{OffsetList, OffsetQuery};
-use crate::domain::state::{State, d, event_data, json, money, need_str, positive, with_nulls};
+use crate::domain::state::{
+    State, bank_details, d, event_data, is_fiat, json, money, need_str, positive, with_nulls,
+};
 use hercle_models::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -135,21 +137,40 @@ impl State {
         let raw = self.new_id().replace('-', "");
         let ts = self.now_ts();
         let acct = self.account(key);
-        let address_text = format!("sbx{}", raw.get(..30).unwrap_or(&raw));
-        // The custody account behind the address: numeric ids, as the docs'
-        // example shows, and its detail fields, empty or null.
-        let ref_id = (acct.deposit_addresses.len() + 1).to_string();
-        let details = CryptoAccountDetails {
-            id: Some(ref_id.clone()),
-            address: Some(address_text.clone()),
-            legacy_address: Some(String::new()),
-            tag: Some(String::new()),
-            eos_account_name: Some(format!("Address {asset}")),
-            extra: with_nulls(
-                BTreeMap::new(),
-                &["enterpriseAddress", "status", "activationTxId"],
-            ),
-            ..Default::default()
+        let custody_id = (acct.deposit_addresses.len() + 1).to_string();
+        // Fiat is paid into a virtual bank account: its IBAN is the address
+        // and its bank details are the reference (the docs' EUR example).
+        // Crypto goes to a custody account with numeric ids, as the docs'
+        // example shows, and its detail fields empty or null.
+        let (address_text, ref_id, ref_type, details) = if is_fiat(&asset) {
+            let bank = bank_details(&asset, &raw);
+            let iban = bank.iban.clone().unwrap_or_default();
+            (
+                iban,
+                format!("vac_{}", raw.get(..12).unwrap_or(&raw)),
+                RefAccountType::VirtualAccount,
+                AccountDetails::BankDetails(bank),
+            )
+        } else {
+            let address_text = format!("sbx{}", raw.get(..30).unwrap_or(&raw));
+            let crypto = CryptoAccountDetails {
+                id: Some(custody_id.clone()),
+                address: Some(address_text.clone()),
+                legacy_address: Some(String::new()),
+                tag: Some(String::new()),
+                eos_account_name: Some(format!("Address {asset}")),
+                extra: with_nulls(
+                    BTreeMap::new(),
+                    &["enterpriseAddress", "status", "activationTxId"],
+                ),
+                ..Default::default()
+            };
+            (
+                address_text,
+                custody_id,
+                RefAccountType::CryptoAccount,
+                AccountDetails::CryptoAccountDetails(crypto),
+            )
         };
         let address = DepositAddress {
             id: Some(id),
@@ -162,8 +183,8 @@ impl State {
             deleted: Some(false),
             creation_date: Some(ts),
             ref_account_id: Some(ref_id),
-            ref_account_type: Some(RefAccountType::CryptoAccount),
-            ref_account_details: Some(AccountDetails::CryptoAccountDetails(details)),
+            ref_account_type: Some(ref_type),
+            ref_account_details: Some(details),
             extra: with_nulls(BTreeMap::new(), &["endUserId"]),
             ..Default::default()
         };

@@ -307,6 +307,45 @@ pub(crate) fn with_nulls(
     extra
 }
 
+/// Fiat assets: their deposit accounts and addresses are virtual bank
+/// accounts, everything else a crypto account.
+pub(crate) fn is_fiat(asset: &str) -> bool {
+    matches!(asset, "EUR" | "GBP" | "USD")
+}
+
+/// The bank details of a virtual account for `asset`, every key the docs'
+/// example shows: an IBAN and BIC, an account number, and the routing code
+/// the currency's domestic scheme uses (UK sort code, US ABA; none for EUR).
+/// `seed` is hex that makes the numbers unique.
+pub(crate) fn bank_details(asset: &str, seed: &str) -> BankDetails {
+    let digits: String = seed
+        .bytes()
+        .map(|b| char::from(b'0' + b % 10))
+        .take(18)
+        .collect();
+    let account_number = digits.get(..8).unwrap_or(&digits).to_owned();
+    let routing = |kind: RoutingCodeType, value: &str| RoutingCode {
+        r#type: Some(kind),
+        value: Some(value.to_owned()),
+        ..Default::default()
+    };
+    let (country, routing_codes) = match asset {
+        "GBP" => ("GB", vec![routing(RoutingCodeType::SortCode, "040004")]),
+        "USD" => ("US", vec![routing(RoutingCodeType::Aba, "026009593")]),
+        _ => ("LT", Vec::new()),
+    };
+    BankDetails {
+        bank_name: Some("Sandbox Bank".to_owned()),
+        account_holder_name: Some("Sandbox Customer".to_owned()),
+        country: Some(country.to_owned()),
+        account_number: Some(account_number),
+        routing_codes: Some(routing_codes),
+        iban: Some(format!("LT{digits}")),
+        bic: Some("SBXXLT22".to_owned()),
+        ..Default::default()
+    }
+}
+
 /// Required field helpers for request bodies and hub arguments.
 pub(crate) fn need<T>(v: Option<T>, param: &str) -> Result<T, ApiError> {
     v.ok_or_else(|| ApiError::missing(param))
