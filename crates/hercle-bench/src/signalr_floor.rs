@@ -111,7 +111,8 @@ fn open(s: &Settings) -> Result<tungstenite::WebSocket<TcpStream>, String> {
         .parse()
         .map_err(|_| "the key is not a header value")?;
     req.headers_mut().insert("authorization", bearer);
-    let (mut ws, _) = tungstenite::client(req, tcp).map_err(|e| format!("upgrade: {e}"))?;
+    let (mut ws, _) = tungstenite::client::client_with_config(req, tcp, Some(config()))
+        .map_err(|e| format!("upgrade: {e}"))?;
     let mut out = Vec::new();
     encode::handshake_request(&mut out, &HandshakeRequest::json());
     let args = [format!("[\"floor-1\",\"{PAIR}\",{SIZE}]")];
@@ -150,7 +151,7 @@ fn run_tokio(rt: &tokio::runtime::Runtime, s: &Settings) -> Result<Tally, String
         let mut ws = tokio_tungstenite::WebSocketStream::from_raw_socket(
             tcp,
             tungstenite::protocol::Role::Client,
-            None,
+            Some(config()),
         )
         .await;
         let mut t = Tally::new(count, warmup);
@@ -165,6 +166,14 @@ fn run_tokio(rt: &tokio::runtime::Runtime, s: &Settings) -> Result<Tally, String
     rt.block_on(async move { tokio::time::timeout(timeout, app).await })
         .map_err(|_| "timeout".to_owned())?
         .map_err(|e| e.to_string())?
+}
+
+/// The read size the hub client uses (session-core's), so that the floor
+/// is not raised by zeroing a larger buffer than the client does.
+fn config() -> tungstenite::protocol::WebSocketConfig {
+    let mut config = tungstenite::protocol::WebSocketConfig::default();
+    config.read_buffer_size = session_core::READ_BUFFER;
+    config
 }
 
 /// Counts the updates of one WebSocket message, each with its hub stamp.

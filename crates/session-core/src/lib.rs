@@ -197,4 +197,4 @@ pub use protocol::{Cx, KeepAlive, KeepAliveMode, Protocol, Sent, Step};
 pub use session::{Output, Phase, RequestId, Session, SessionConfig, Stats, SubId};
 pub use transport::{Connector, Lines, Transport};
 #[cfg(feature = "websocket")]
-pub use websocket::{WsTransport, open_websocket};
+pub use websocket::{READ_BUFFER, WsTransport, open_websocket};
