@@ -915,9 +915,11 @@ fn gen_catalog(spec: &Spec) -> Result<String, String> {
             confidence(str_of(m, "x-confidence"))
         );
     }
+    let _ = writeln!(out, "];\n");
+    hub_method_ids(&mut out, spec);
     let _ = writeln!(
         out,
-        "];\n\n/// Every webhook event type of the description.\npub const WEBHOOK_EVENTS: &[WebhookEventInfo] = &["
+        "/// Every webhook event type of the description.\npub const WEBHOOK_EVENTS: &[WebhookEventInfo] = &["
     );
     for (name, post) in spec.webhooks() {
         let data = post
@@ -933,6 +935,45 @@ fn gen_catalog(spec: &Spec) -> Result<String, String> {
     }
     out.push_str("];\n");
     Ok(out)
+}
+
+/// `HubMethodId`: the hub methods as an enum in `HUB_METHODS` order, so a
+/// server can match on them exhaustively (the sandbox does) and a method
+/// added to the description breaks its build until it is served.
+fn hub_method_ids(out: &mut String, spec: &Spec) {
+    let names: Vec<&str> = spec
+        .hub_methods()
+        .into_iter()
+        .map(|m| str_of(m, "name"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n/// Every hub method, for matching exhaustively (sandbox); same order as [`HUB_METHODS`].\n\
+         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
+         pub enum HubMethodId {{"
+    );
+    for n in &names {
+        let _ = writeln!(out, "    /// `{n}`\n    {n},");
+    }
+    let _ = writeln!(
+        out,
+        "}}\n\nimpl HubMethodId {{\n    /// All of them, in description order.\n    pub const ALL: [HubMethodId; {}] = [{}];\n",
+        names.len(),
+        names
+            .iter()
+            .map(|n| format!("HubMethodId::{n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    out.push_str("    /// The method name of the description.\n    pub fn as_str(self) -> &'static str {\n        match self {\n");
+    for n in &names {
+        let _ = writeln!(out, "            HubMethodId::{n} => \"{n}\",");
+    }
+    out.push_str("        }\n    }\n\n    /// The method with this exact name.\n    pub fn from_name(name: &str) -> Option<HubMethodId> {\n        Some(match name {\n");
+    for n in &names {
+        let _ = writeln!(out, "            \"{n}\" => HubMethodId::{n},");
+    }
+    out.push_str("            _ => return None,\n        })\n    }\n\n    /// Its row of [`HUB_METHODS`] (same order).\n    // Generated together with the table, one variant a row (a test checks).\n    #[allow(clippy::indexing_slicing)]\n    pub fn method(self) -> &'static HubMethod {\n        &HUB_METHODS[self as usize]\n    }\n}\n\nimpl std::fmt::Display for HubMethodId {\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        f.write_str(self.as_str())\n    }\n}\n\n");
 }
 
 pub(crate) fn rustfmt(code: &str) -> Result<String, String> {

@@ -1,5 +1,6 @@
 //! The generated operation descriptors: `OperationId` matches the endpoint
-//! table, and path rendering is the inverse of routing.
+//! table, `HubMethodId` the hub method table, and path rendering is the
+//! inverse of routing.
 
 #![allow(
     clippy::unwrap_used,
@@ -8,12 +9,12 @@
     clippy::indexing_slicing
 )]
 
-use hercle_models::ENDPOINTS;
 use hercle_models::catalog::{Endpoint, RenderError};
 use hercle_models::operation::{
     Operation, PathParams, QueryParams, RequestContent, decode_component,
 };
 use hercle_models::ops::{self, OperationId};
+use hercle_models::{ENDPOINTS, HUB_METHODS, HubMethodId};
 use proptest::prelude::*;
 
 #[test]
@@ -25,6 +26,17 @@ fn operation_ids_match_the_endpoint_table() {
         assert_eq!(OperationId::from_name(e.operation_id), Some(*id));
     }
     assert_eq!(OperationId::from_name("Nope"), None);
+}
+
+#[test]
+fn hub_method_ids_match_the_hub_table() {
+    assert_eq!(HubMethodId::ALL.len(), HUB_METHODS.len());
+    for (id, m) in HubMethodId::ALL.iter().zip(HUB_METHODS) {
+        assert_eq!(id.as_str(), m.name);
+        assert_eq!(id.method(), m);
+        assert_eq!(HubMethodId::from_name(m.name), Some(*id));
+    }
+    assert_eq!(HubMethodId::from_name("getpairs"), None, "exact names only");
 }
 
 #[test]

@@ -1811,6 +1811,227 @@ pub const HUB_METHODS: &[HubMethod] = &[
     },
 ];
 
+/// Every hub method, for matching exhaustively (sandbox); same order as [`HUB_METHODS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HubMethodId {
+    /// `GetPairs`
+    GetPairs,
+    /// `GetAssetNetworks`
+    GetAssetNetworks,
+    /// `GetPairSizeByAmount`
+    GetPairSizeByAmount,
+    /// `SubscribePairPriceChannel`
+    SubscribePairPriceChannel,
+    /// `UnsubscribePairPriceChannel`
+    UnsubscribePairPriceChannel,
+    /// `PlaceOtcOrder`
+    PlaceOtcOrder,
+    /// `GetOrdersPaginated`
+    GetOrdersPaginated,
+    /// `GetOrdersByClientId`
+    GetOrdersByClientId,
+    /// `GetTradesPaginated`
+    GetTradesPaginated,
+    /// `GetHistoricalTradesPaginated`
+    GetHistoricalTradesPaginated,
+    /// `GetTradesByClientId`
+    GetTradesByClientId,
+    /// `GetTransactionsPaginated`
+    GetTransactionsPaginated,
+    /// `GetHistoricalTransactionsPaginated`
+    GetHistoricalTransactionsPaginated,
+    /// `CreateRequestForQuote`
+    CreateRequestForQuote,
+    /// `CreateRequestForQuoteWithCustomExpiration`
+    CreateRequestForQuoteWithCustomExpiration,
+    /// `AcceptRequestForQuote`
+    AcceptRequestForQuote,
+    /// `GetBalances`
+    GetBalances,
+    /// `WithdrawFunds`
+    WithdrawFunds,
+    /// `WithdrawFundsWithAddressParams`
+    WithdrawFundsWithAddressParams,
+    /// `WithdrawInstantFunds`
+    WithdrawInstantFunds,
+    /// `GetWithdrawalsPaginated`
+    GetWithdrawalsPaginated,
+    /// `GetWithdrawalsByClientId`
+    GetWithdrawalsByClientId,
+    /// `GetWhitelistedAddresses`
+    GetWhitelistedAddresses,
+    /// `WhitelistAddress`
+    WhitelistAddress,
+    /// `CreateDepositAddress`
+    CreateDepositAddress,
+    /// `GetDepositAddress`
+    GetDepositAddress,
+    /// `GetPayeesPaginated`
+    GetPayeesPaginated,
+    /// `RegisterPayee`
+    RegisterPayee,
+    /// `GetPayeeAddressesPaginated`
+    GetPayeeAddressesPaginated,
+    /// `RegisterPayeeAddress`
+    RegisterPayeeAddress,
+    /// `TransferFunds`
+    TransferFunds,
+    /// `GetTransfersPaginated`
+    GetTransfersPaginated,
+    /// `GetTransactionLedger`
+    GetTransactionLedger,
+    /// `CreateLightningInvoice`
+    CreateLightningInvoice,
+    /// `GetLightningInvoices`
+    GetLightningInvoices,
+    /// `WithdrawLightning`
+    WithdrawLightning,
+}
+
+impl HubMethodId {
+    /// All of them, in description order.
+    pub const ALL: [HubMethodId; 36] = [
+        HubMethodId::GetPairs,
+        HubMethodId::GetAssetNetworks,
+        HubMethodId::GetPairSizeByAmount,
+        HubMethodId::SubscribePairPriceChannel,
+        HubMethodId::UnsubscribePairPriceChannel,
+        HubMethodId::PlaceOtcOrder,
+        HubMethodId::GetOrdersPaginated,
+        HubMethodId::GetOrdersByClientId,
+        HubMethodId::GetTradesPaginated,
+        HubMethodId::GetHistoricalTradesPaginated,
+        HubMethodId::GetTradesByClientId,
+        HubMethodId::GetTransactionsPaginated,
+        HubMethodId::GetHistoricalTransactionsPaginated,
+        HubMethodId::CreateRequestForQuote,
+        HubMethodId::CreateRequestForQuoteWithCustomExpiration,
+        HubMethodId::AcceptRequestForQuote,
+        HubMethodId::GetBalances,
+        HubMethodId::WithdrawFunds,
+        HubMethodId::WithdrawFundsWithAddressParams,
+        HubMethodId::WithdrawInstantFunds,
+        HubMethodId::GetWithdrawalsPaginated,
+        HubMethodId::GetWithdrawalsByClientId,
+        HubMethodId::GetWhitelistedAddresses,
+        HubMethodId::WhitelistAddress,
+        HubMethodId::CreateDepositAddress,
+        HubMethodId::GetDepositAddress,
+        HubMethodId::GetPayeesPaginated,
+        HubMethodId::RegisterPayee,
+        HubMethodId::GetPayeeAddressesPaginated,
+        HubMethodId::RegisterPayeeAddress,
+        HubMethodId::TransferFunds,
+        HubMethodId::GetTransfersPaginated,
+        HubMethodId::GetTransactionLedger,
+        HubMethodId::CreateLightningInvoice,
+        HubMethodId::GetLightningInvoices,
+        HubMethodId::WithdrawLightning,
+    ];
+
+    /// The method name of the description.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HubMethodId::GetPairs => "GetPairs",
+            HubMethodId::GetAssetNetworks => "GetAssetNetworks",
+            HubMethodId::GetPairSizeByAmount => "GetPairSizeByAmount",
+            HubMethodId::SubscribePairPriceChannel => "SubscribePairPriceChannel",
+            HubMethodId::UnsubscribePairPriceChannel => "UnsubscribePairPriceChannel",
+            HubMethodId::PlaceOtcOrder => "PlaceOtcOrder",
+            HubMethodId::GetOrdersPaginated => "GetOrdersPaginated",
+            HubMethodId::GetOrdersByClientId => "GetOrdersByClientId",
+            HubMethodId::GetTradesPaginated => "GetTradesPaginated",
+            HubMethodId::GetHistoricalTradesPaginated => "GetHistoricalTradesPaginated",
+            HubMethodId::GetTradesByClientId => "GetTradesByClientId",
+            HubMethodId::GetTransactionsPaginated => "GetTransactionsPaginated",
+            HubMethodId::GetHistoricalTransactionsPaginated => "GetHistoricalTransactionsPaginated",
+            HubMethodId::CreateRequestForQuote => "CreateRequestForQuote",
+            HubMethodId::CreateRequestForQuoteWithCustomExpiration => {
+                "CreateRequestForQuoteWithCustomExpiration"
+            }
+            HubMethodId::AcceptRequestForQuote => "AcceptRequestForQuote",
+            HubMethodId::GetBalances => "GetBalances",
+            HubMethodId::WithdrawFunds => "WithdrawFunds",
+            HubMethodId::WithdrawFundsWithAddressParams => "WithdrawFundsWithAddressParams",
+            HubMethodId::WithdrawInstantFunds => "WithdrawInstantFunds",
+            HubMethodId::GetWithdrawalsPaginated => "GetWithdrawalsPaginated",
+            HubMethodId::GetWithdrawalsByClientId => "GetWithdrawalsByClientId",
+            HubMethodId::GetWhitelistedAddresses => "GetWhitelistedAddresses",
+            HubMethodId::WhitelistAddress => "WhitelistAddress",
+            HubMethodId::CreateDepositAddress => "CreateDepositAddress",
+            HubMethodId::GetDepositAddress => "GetDepositAddress",
+            HubMethodId::GetPayeesPaginated => "GetPayeesPaginated",
+            HubMethodId::RegisterPayee => "RegisterPayee",
+            HubMethodId::GetPayeeAddressesPaginated => "GetPayeeAddressesPaginated",
+            HubMethodId::RegisterPayeeAddress => "RegisterPayeeAddress",
+            HubMethodId::TransferFunds => "TransferFunds",
+            HubMethodId::GetTransfersPaginated => "GetTransfersPaginated",
+            HubMethodId::GetTransactionLedger => "GetTransactionLedger",
+            HubMethodId::CreateLightningInvoice => "CreateLightningInvoice",
+            HubMethodId::GetLightningInvoices => "GetLightningInvoices",
+            HubMethodId::WithdrawLightning => "WithdrawLightning",
+        }
+    }
+
+    /// The method with this exact name.
+    pub fn from_name(name: &str) -> Option<HubMethodId> {
+        Some(match name {
+            "GetPairs" => HubMethodId::GetPairs,
+            "GetAssetNetworks" => HubMethodId::GetAssetNetworks,
+            "GetPairSizeByAmount" => HubMethodId::GetPairSizeByAmount,
+            "SubscribePairPriceChannel" => HubMethodId::SubscribePairPriceChannel,
+            "UnsubscribePairPriceChannel" => HubMethodId::UnsubscribePairPriceChannel,
+            "PlaceOtcOrder" => HubMethodId::PlaceOtcOrder,
+            "GetOrdersPaginated" => HubMethodId::GetOrdersPaginated,
+            "GetOrdersByClientId" => HubMethodId::GetOrdersByClientId,
+            "GetTradesPaginated" => HubMethodId::GetTradesPaginated,
+            "GetHistoricalTradesPaginated" => HubMethodId::GetHistoricalTradesPaginated,
+            "GetTradesByClientId" => HubMethodId::GetTradesByClientId,
+            "GetTransactionsPaginated" => HubMethodId::GetTransactionsPaginated,
+            "GetHistoricalTransactionsPaginated" => HubMethodId::GetHistoricalTransactionsPaginated,
+            "CreateRequestForQuote" => HubMethodId::CreateRequestForQuote,
+            "CreateRequestForQuoteWithCustomExpiration" => {
+                HubMethodId::CreateRequestForQuoteWithCustomExpiration
+            }
+            "AcceptRequestForQuote" => HubMethodId::AcceptRequestForQuote,
+            "GetBalances" => HubMethodId::GetBalances,
+            "WithdrawFunds" => HubMethodId::WithdrawFunds,
+            "WithdrawFundsWithAddressParams" => HubMethodId::WithdrawFundsWithAddressParams,
+            "WithdrawInstantFunds" => HubMethodId::WithdrawInstantFunds,
+            "GetWithdrawalsPaginated" => HubMethodId::GetWithdrawalsPaginated,
+            "GetWithdrawalsByClientId" => HubMethodId::GetWithdrawalsByClientId,
+            "GetWhitelistedAddresses" => HubMethodId::GetWhitelistedAddresses,
+            "WhitelistAddress" => HubMethodId::WhitelistAddress,
+            "CreateDepositAddress" => HubMethodId::CreateDepositAddress,
+            "GetDepositAddress" => HubMethodId::GetDepositAddress,
+            "GetPayeesPaginated" => HubMethodId::GetPayeesPaginated,
+            "RegisterPayee" => HubMethodId::RegisterPayee,
+            "GetPayeeAddressesPaginated" => HubMethodId::GetPayeeAddressesPaginated,
+            "RegisterPayeeAddress" => HubMethodId::RegisterPayeeAddress,
+            "TransferFunds" => HubMethodId::TransferFunds,
+            "GetTransfersPaginated" => HubMethodId::GetTransfersPaginated,
+            "GetTransactionLedger" => HubMethodId::GetTransactionLedger,
+            "CreateLightningInvoice" => HubMethodId::CreateLightningInvoice,
+            "GetLightningInvoices" => HubMethodId::GetLightningInvoices,
+            "WithdrawLightning" => HubMethodId::WithdrawLightning,
+            _ => return None,
+        })
+    }
+
+    /// Its row of [`HUB_METHODS`] (same order).
+    // Generated together with the table, one variant a row (a test checks).
+    #[allow(clippy::indexing_slicing)]
+    pub fn method(self) -> &'static HubMethod {
+        &HUB_METHODS[self as usize]
+    }
+}
+
+impl std::fmt::Display for HubMethodId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Every webhook event type of the description.
 pub const WEBHOOK_EVENTS: &[WebhookEventInfo] = &[
     WebhookEventInfo {
