@@ -937,43 +937,100 @@ fn gen_catalog(spec: &Spec) -> Result<String, String> {
     Ok(out)
 }
 
-/// `HubMethodId`: the hub methods as an enum in `HUB_METHODS` order, so a
-/// server can match on them exhaustively (the sandbox does) and a method
-/// added to the description breaks its build until it is served.
-fn hub_method_ids(out: &mut String, spec: &Spec) {
-    let names: Vec<&str> = spec
-        .hub_methods()
-        .into_iter()
-        .map(|m| str_of(m, "name"))
+/// An enum naming the rows of a generated table, one variant a row in the
+/// table's order, with `ALL`, `as_str`, `from_name`, the row accessor and
+/// `Display`: what lets a server or a tool match exhaustively, so that a row
+/// added to the description breaks its build until it is handled.
+pub(crate) struct IdEnum<'a> {
+    /// Enum name, e.g. `OperationId`.
+    pub(crate) name: &'a str,
+    /// The enum's doc line.
+    pub(crate) doc: &'a str,
+    /// `(doc, ident)` of each variant, in table order.
+    pub(crate) variants: Vec<(String, String)>,
+    /// What `as_str` returns, for its doc: "operation id", "method name".
+    pub(crate) what: &'a str,
+    /// The row accessor's name, e.g. `endpoint`.
+    pub(crate) accessor: &'a str,
+    /// The table's path, e.g. `crate::ENDPOINTS`.
+    pub(crate) table: &'a str,
+    /// The row type, e.g. `Endpoint`.
+    pub(crate) row: &'a str,
+}
+
+pub(crate) fn id_enum(out: &mut String, e: &IdEnum<'_>) {
+    let IdEnum {
+        name,
+        doc,
+        what,
+        accessor,
+        table,
+        row,
+        ..
+    } = e;
+    let short = table.rsplit("::").next().unwrap_or(table);
+    let _ = writeln!(
+        out,
+        "/// {doc}\n#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\npub enum {name} {{"
+    );
+    for (doc, v) in &e.variants {
+        let _ = writeln!(out, "    /// {doc}\n    {v},");
+    }
+    let all: Vec<String> = e
+        .variants
+        .iter()
+        .map(|(_, v)| format!("{name}::{v}"))
         .collect();
     let _ = writeln!(
         out,
-        "\n/// Every hub method, for matching exhaustively (sandbox); same order as [`HUB_METHODS`].\n\
-         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
-         pub enum HubMethodId {{"
+        "}}\n\nimpl {name} {{\n    /// All of them, in description order.\n    pub const ALL: [{name}; {}] = [{}];\n",
+        all.len(),
+        all.join(", ")
     );
-    for n in &names {
-        let _ = writeln!(out, "    /// `{n}`\n    {n},");
+    let _ = writeln!(
+        out,
+        "    /// The {what} of the description.\n    pub fn as_str(self) -> &'static str {{\n        match self {{"
+    );
+    for (_, v) in &e.variants {
+        let _ = writeln!(out, "            {name}::{v} => \"{v}\",");
     }
     let _ = writeln!(
         out,
-        "}}\n\nimpl HubMethodId {{\n    /// All of them, in description order.\n    pub const ALL: [HubMethodId; {}] = [{}];\n",
-        names.len(),
-        names
-            .iter()
-            .map(|n| format!("HubMethodId::{n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "        }}\n    }}\n\n    /// The one with this exact {what}.\n    pub fn from_name(name: &str) -> Option<{name}> {{\n        Some(match name {{"
     );
-    out.push_str("    /// The method name of the description.\n    pub fn as_str(self) -> &'static str {\n        match self {\n");
-    for n in &names {
-        let _ = writeln!(out, "            HubMethodId::{n} => \"{n}\",");
+    for (_, v) in &e.variants {
+        let _ = writeln!(out, "            \"{v}\" => {name}::{v},");
     }
-    out.push_str("        }\n    }\n\n    /// The method with this exact name.\n    pub fn from_name(name: &str) -> Option<HubMethodId> {\n        Some(match name {\n");
-    for n in &names {
-        let _ = writeln!(out, "            \"{n}\" => HubMethodId::{n},");
-    }
-    out.push_str("            _ => return None,\n        })\n    }\n\n    /// Its row of [`HUB_METHODS`] (same order).\n    // Generated together with the table, one variant a row (a test checks).\n    #[allow(clippy::indexing_slicing)]\n    pub fn method(self) -> &'static HubMethod {\n        &HUB_METHODS[self as usize]\n    }\n}\n\nimpl std::fmt::Display for HubMethodId {\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        f.write_str(self.as_str())\n    }\n}\n\n");
+    let _ = writeln!(
+        out,
+        "            _ => return None,\n        }})\n    }}\n\n    /// Its row of [`{short}`]({table}) (same order).\n    // Generated together with the table, one variant a row (a test checks).\n    #[allow(clippy::indexing_slicing)]\n    pub fn {accessor}(self) -> &'static {row} {{\n        &{table}[self as usize]\n    }}\n}}\n\nimpl std::fmt::Display for {name} {{\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {{\n        f.write_str(self.as_str())\n    }}\n}}\n"
+    );
+}
+
+/// `HubMethodId`, beside `HUB_METHODS`.
+fn hub_method_ids(out: &mut String, spec: &Spec) {
+    let variants = spec
+        .hub_methods()
+        .into_iter()
+        .map(|m| {
+            let n = str_of(m, "name");
+            (format!("`{n}`"), n.to_owned())
+        })
+        .collect();
+    out.push('\n');
+    id_enum(
+        out,
+        &IdEnum {
+            name: "HubMethodId",
+            doc: "Every hub method, for matching exhaustively (sandbox); same order as [`HUB_METHODS`].",
+            variants,
+            what: "method name",
+            accessor: "method",
+            table: "crate::HUB_METHODS",
+            row: "HubMethod",
+        },
+    );
+    out.push('\n');
 }
 
 pub(crate) fn rustfmt(code: &str) -> Result<String, String> {

@@ -4,7 +4,7 @@
 //! client's convenience methods (`crates/hercle-rest/src/generated.rs`), so
 //! that no endpoint is wired by hand.
 
-use crate::codegen::{HEADER, rustfmt};
+use crate::codegen::{HEADER, IdEnum, id_enum, rustfmt};
 use crate::spec::{Spec, ident, ref_name, snake, str_of};
 use serde_json::{Map, Value};
 use std::fmt::Write as _;
@@ -235,33 +235,22 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> String {
             str_of(server, "url")
         );
     }
-    let _ = writeln!(
-        out,
-        "/// Every REST operation, for matching exhaustively (sandbox, CLI).\n\
-         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]\n\
-         pub enum OperationId {{"
+    id_enum(
+        &mut out,
+        &IdEnum {
+            name: "OperationId",
+            doc: "Every REST operation, for matching exhaustively (sandbox, CLI).",
+            variants: ops
+                .iter()
+                .map(|op| (format!("`{} {}`", op.method, op.path), op.id.clone()))
+                .collect(),
+            what: "operation id",
+            accessor: "endpoint",
+            table: "crate::ENDPOINTS",
+            row: "Endpoint",
+        },
     );
-    for op in ops {
-        let _ = writeln!(out, "    /// `{} {}`\n    {},", op.method, op.path, op.id);
-    }
-    let _ = writeln!(
-        out,
-        "}}\n\nimpl OperationId {{\n    /// All of them, in description order.\n    pub const ALL: [OperationId; {}] = [{}];\n",
-        ops.len(),
-        ops.iter()
-            .map(|o| format!("OperationId::{}", o.id))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    out.push_str("    /// The operation id of the description.\n    pub fn as_str(self) -> &'static str {\n        match self {\n");
-    for op in ops {
-        let _ = writeln!(out, "            OperationId::{0} => \"{0}\",", op.id);
-    }
-    out.push_str("        }\n    }\n\n    /// The operation with this id.\n    pub fn from_name(name: &str) -> Option<OperationId> {\n        Some(match name {\n");
-    for op in ops {
-        let _ = writeln!(out, "            \"{0}\" => OperationId::{0},", op.id);
-    }
-    out.push_str("            _ => return None,\n        })\n    }\n\n    /// Its row of [`ENDPOINTS`](crate::ENDPOINTS) (same order).\n    pub fn endpoint(self) -> &'static Endpoint {\n        &crate::ENDPOINTS[self as usize]\n    }\n}\n\nimpl std::fmt::Display for OperationId {\n    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {\n        f.write_str(self.as_str())\n    }\n}\n\n");
+    out.push('\n');
 
     for op in ops {
         let id = &op.id;

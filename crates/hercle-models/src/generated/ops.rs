@@ -216,7 +216,7 @@ impl OperationId {
         }
     }
 
-    /// The operation with this id.
+    /// The one with this exact operation id.
     pub fn from_name(name: &str) -> Option<OperationId> {
         Some(match name {
             "GetPairs" => OperationId::GetPairs,
@@ -270,6 +270,8 @@ impl OperationId {
     }
 
     /// Its row of [`ENDPOINTS`](crate::ENDPOINTS) (same order).
+    // Generated together with the table, one variant a row (a test checks).
+    #[allow(clippy::indexing_slicing)]
     pub fn endpoint(self) -> &'static Endpoint {
         &crate::ENDPOINTS[self as usize]
     }

@@ -1973,7 +1973,7 @@ impl HubMethodId {
         }
     }
 
-    /// The method with this exact name.
+    /// The one with this exact method name.
     pub fn from_name(name: &str) -> Option<HubMethodId> {
         Some(match name {
             "GetPairs" => HubMethodId::GetPairs,
@@ -2018,11 +2018,11 @@ impl HubMethodId {
         })
     }
 
-    /// Its row of [`HUB_METHODS`] (same order).
+    /// Its row of [`HUB_METHODS`](crate::HUB_METHODS) (same order).
     // Generated together with the table, one variant a row (a test checks).
     #[allow(clippy::indexing_slicing)]
     pub fn method(self) -> &'static HubMethod {
-        &HUB_METHODS[self as usize]
+        &crate::HUB_METHODS[self as usize]
     }
 }
 
