@@ -20,6 +20,7 @@ mod call;
 mod demo;
 mod failure;
 mod funding;
+mod history;
 mod market;
 mod output;
 mod terminal;
@@ -99,7 +100,7 @@ enum Command {
     /// Your trades in a date range (paged automatically), or by clientId.
     Trades(trading::HistoryArgs),
     /// Your transactions in a date range (paged automatically).
-    Transactions(funding::RangeArgs),
+    Transactions(history::RangeArgs),
     /// Withdraw to a whitelisted address (asks for confirmation).
     Withdraw(funding::WithdrawArgs),
     /// Your deposit addresses, or --whitelisted withdrawal addresses.

@@ -2,14 +2,13 @@
 
 use crate::Ctx;
 use crate::failure::Failure;
+use crate::history::{RangeArgs, page_range};
 use crate::output::Json;
 use crate::terminal::{Spinner, confirm};
 use hercle::Decimal;
-use hercle::models::operation::{DateRanged, OffsetPaged};
 use hercle::models::{AcceptRfqRequest, CreateRfqRequest, PlaceOtcOrderRequest, Side};
 use hercle::rest::Input;
 use hercle::rest::ops;
-use time::OffsetDateTime;
 
 /// `hercle buy` / `hercle sell`.
 #[derive(clap::Args, Debug)]
@@ -59,7 +58,7 @@ fn side(s: &str) -> Result<Side, String> {
 #[derive(clap::Args, Debug)]
 pub(crate) struct HistoryArgs {
     #[command(flatten)]
-    range: crate::funding::RangeArgs,
+    range: RangeArgs,
     /// Only what was placed under this clientId.
     #[arg(long, conflicts_with_all = ["from", "to"])]
     client_id: Option<String>,
@@ -201,38 +200,4 @@ pub(crate) async fn trades(ctx: &Ctx, args: HistoryArgs) -> Result<(), Failure> 
         body: (),
     };
     page_range(ctx, input, &args.range, COLUMNS).await
-}
-
-/// Every item of a date range: windows no longer than the operation
-/// allows, pages fetched lazily, at most `--limit` items.
-pub(crate) async fn page_range<O>(
-    ctx: &Ctx,
-    input: Input<O>,
-    range: &crate::funding::RangeArgs,
-    columns: &[&str],
-) -> Result<(), Failure>
-where
-    O: OffsetPaged + DateRanged + 'static,
-    Input<O>: Clone,
-    O::Item: serde::Serialize,
-{
-    let (from, to) = range.bounds()?;
-    let collected = {
-        let _s = Spinner::start("paging");
-        let items = ctx.rest()?.offset_items_in_range(input, from, to);
-        hercle::rest::paging::collect_bounded(items, range.limit).await?
-    };
-    ctx.print_value(&collected.items, columns)?;
-    if collected.truncated {
-        eprintln!(
-            "note: stopped at --limit {}; narrow the range or raise the limit",
-            range.limit
-        );
-    }
-    Ok(())
-}
-
-/// `now - days`, for default ranges.
-pub(crate) fn days_ago(days: i64) -> OffsetDateTime {
-    OffsetDateTime::now_utc() - time::Duration::days(days)
 }

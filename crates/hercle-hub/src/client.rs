@@ -1,9 +1,7 @@
 //! The application's side: a builder, typed calls, price streams.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hercle_models::catalog::HubMethod;
@@ -17,7 +15,7 @@ use session_core::{
 use crate::args::{self, Arg};
 use crate::connect::{ConnectOptions, HubConnector, Secret};
 use crate::error::HubError;
-use crate::protocol::{ClientMethod, HubProtocol, PriceTopic, ProtocolOptions};
+use crate::protocol::{ClientIds, ClientMethod, HubProtocol, PriceTopic, ProtocolOptions};
 
 pub use hercle_models::HUB_PATH;
 
@@ -28,31 +26,6 @@ pub fn documented_delays() -> session_core::FixedDelays {
             .iter()
             .map(|ms| Duration::from_millis(*ms)),
     )
-}
-
-/// Fresh clientIds: a random per-client prefix and a counter, at most 36
-/// characters (the API's limit).
-#[derive(Debug)]
-pub(crate) struct ClientIds {
-    prefix: u32,
-    next: AtomicU64,
-}
-
-impl ClientIds {
-    fn new() -> Self {
-        // RandomState is seeded from the OS: different clients (and runs)
-        // get different prefixes without a random-number crate.
-        let prefix = RandomState::new().hash_one(std::process::id());
-        ClientIds {
-            prefix: (prefix & 0xFFFF_FFFF) as u32,
-            next: AtomicU64::new(1),
-        }
-    }
-
-    pub(crate) fn fresh(&self) -> String {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
-        format!("hx{:08x}-{n}", self.prefix)
-    }
 }
 
 /// A price stream for one (pair, size): a `futures_core::Stream` of

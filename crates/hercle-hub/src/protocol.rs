@@ -3,7 +3,9 @@
 //! invocations, envelopes routed by clientId, price updates by subscription.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hercle_models::catalog::HubMethod;
@@ -68,7 +70,7 @@ pub(crate) struct ProtocolOptions {
     pub(crate) ack_interval: Duration,
     pub(crate) resume_window: Duration,
     pub(crate) client_methods: HashMap<String, ClientMethod>,
-    pub(crate) ids: Arc<crate::client::ClientIds>,
+    pub(crate) ids: Arc<ClientIds>,
 }
 
 /// The protocol state. Per-connection parts are reset in `on_open`.
@@ -715,6 +717,31 @@ impl Protocol for HubProtocol {
         let mut out = Vec::new();
         encode::close(&mut out, None, false);
         cx.send(text_frame(out));
+    }
+}
+
+/// Fresh clientIds: a random per-client prefix and a counter, at most 36
+/// characters (the API's limit).
+#[derive(Debug)]
+pub(crate) struct ClientIds {
+    prefix: u32,
+    next: AtomicU64,
+}
+
+impl ClientIds {
+    pub(crate) fn new() -> Self {
+        // RandomState is seeded from the OS: different clients (and runs)
+        // get different prefixes without a random-number crate.
+        let prefix = RandomState::new().hash_one(std::process::id());
+        ClientIds {
+            prefix: (prefix & 0xFFFF_FFFF) as u32,
+            next: AtomicU64::new(1),
+        }
+    }
+
+    pub(crate) fn fresh(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("hx{:08x}-{n}", self.prefix)
     }
 }
 
