@@ -2,16 +2,19 @@
 //! the envelope (inside a JSON string) and the quote (inside a JSON string
 //! inside that) straight from the record bytes, in one pass.
 //!
-//! It accepts a strict subset of JSON in which every byte of the argument
-//! string is checked: printable ASCII in values, no whitespace, no escape
-//! except the quotes of the two inner levels (`\"` for the envelope, `\\\"`
-//! for the quote), only the known keys, each at most once. A string value
-//! without escapes is its own unescaped text, so it is used as it stands;
-//! numbers go through the models' exact-decimal parser; timestamps through
-//! the models' lenient parser. Everything else returns `None` and the
-//! general path decides, so this scanner never has to reproduce an error.
+//! It accepts a strict subset of JSON: the whole argument string is printable
+//! ASCII (checked once, up front, in a loop that vectorizes), no whitespace, no escape except the quotes of the two inner
+//! levels (`\"` for the envelope, `\\\"` for the quote), only the known keys,
+//! each at most once. A string value without escapes is its own unescaped
+//! text, so it is used as it stands. A plain number (no sign, no exponent,
+//! at most 19 digits) is built into its `Decimal` while its digits are
+//! read; any other goes through the models' exact-decimal parser.
+//! Timestamps go through the models' lenient parser. Everything else
+//! returns `None` and the general path decides, so this scanner never has
+//! to reproduce an error.
 
 use hercle_models::decimal::parse_exact;
+
 use hercle_models::{
     Decimal, HubChannel, HubEnvelope, HubMessageType, PriceQuote, SubscribePairPriceChannelData,
     Timestamp,
@@ -38,7 +41,8 @@ pub(super) fn price_update(record: &[u8]) -> Option<PriceUpdate> {
 /// this answers, [`price_update`] answers the same.
 pub(super) fn price_quote(record: &[u8]) -> Option<(Option<&str>, SubscribePairPriceChannelData)> {
     let (envelope, quote) = parts(record)?;
-    Some((envelope.client_id, build_quote(quote)?))
+    let client_id = opt_text(envelope.client_id)?;
+    Some((client_id, build_quote(quote)?))
 }
 
 /// The fields of a price update laid out as HercleX sends it.
@@ -46,37 +50,56 @@ fn parts(record: &[u8]) -> Option<(EnvelopeParts<'_>, QuoteParts<'_>)> {
     let rest = record.strip_prefix(br#"{"type":1,"target":""#)?;
     let rest = rest.strip_prefix(SUBSCRIPTIONS_TARGET.as_bytes())?;
     let rest = rest.strip_prefix(br#"","arguments":[""#)?;
-    // No raw `"` passes the scanner, so the argument string ends here.
+    // No raw `"` passes the scanner but those of `\"`, so the argument
+    // string ends here.
     let body = rest.strip_suffix(br#""]}"#)?;
-    // One UTF-8 check for the whole argument, so that every value below is
-    // a plain subslice of `s` (the scanner then admits only ASCII anyway).
-    let s = std::str::from_utf8(body).ok()?;
-    let mut cur = Cursor {
-        s,
-        b: s.as_bytes(),
-        i: 0,
-    };
+    if !plain_ascii(body) {
+        return None;
+    }
+    let mut cur = Cursor { b: body, i: 0 };
     let mut envelope = cur.envelope()?;
     let quote = envelope.data.take()?;
     (cur.i == body.len()).then_some((envelope, quote))
 }
 
+/// Printable ASCII. Checked for the whole argument at once, with no early
+/// exit so that it vectorizes; every value the scanner then takes is plain
+/// ASCII text. A raw `"` passes here because the inner levels' quotes are
+/// escaped ones (`\"`); [`Cursor::string`] refuses one inside a value.
+fn plain_ascii(b: &[u8]) -> bool {
+    !b.iter()
+        .fold(false, |bad, &c| bad | (c.wrapping_sub(0x20) > 0x5e))
+}
+
+/// Text the scanner has already checked to be ASCII.
+fn text(b: &[u8]) -> Option<&str> {
+    std::str::from_utf8(b).ok()
+}
+
+/// [`text`] of an optional field: `None` only when it is there and not text.
+fn opt_text(b: Option<&[u8]>) -> Option<Option<&str>> {
+    match b {
+        Some(b) => text(b).map(Some),
+        None => Some(None),
+    }
+}
+
 /// Fields of the envelope as read, borrowed from the record.
 #[derive(Default)]
 struct EnvelopeParts<'a> {
-    channel: Option<&'a str>,
-    topic: Option<&'a str>,
-    subject: Option<&'a str>,
-    r#type: Option<&'a str>,
-    client_id: Option<&'a str>,
+    channel: Option<&'a [u8]>,
+    topic: Option<&'a [u8]>,
+    subject: Option<&'a [u8]>,
+    r#type: Option<&'a [u8]>,
+    client_id: Option<&'a [u8]>,
     data: Option<QuoteParts<'a>>,
 }
 
 /// Fields of the quote as read, borrowed from the record.
 #[derive(Default)]
 struct QuoteParts<'a> {
-    id: Option<&'a str>,
-    pair: Option<&'a str>,
+    id: Option<&'a [u8]>,
+    pair: Option<&'a [u8]>,
     buy_price: Option<Decimal>,
     sell_price: Option<Decimal>,
     mark_price: Option<Decimal>,
@@ -89,8 +112,8 @@ struct QuoteParts<'a> {
 /// to the general path, which reports the error.
 fn build_quote(p: QuoteParts<'_>) -> Option<SubscribePairPriceChannelData> {
     Some(PriceQuote {
-        id: p.id?.to_owned(),
-        pair: p.pair?.to_owned(),
+        id: text(p.id?)?.to_owned(),
+        pair: text(p.pair?)?.to_owned(),
         buy_price: p.buy_price?,
         sell_price: p.sell_price,
         mark_price: p.mark_price,
@@ -103,20 +126,20 @@ fn build_quote(p: QuoteParts<'_>) -> Option<SubscribePairPriceChannelData> {
 /// The one place the fast path builds a [`HubEnvelope`] (same rule as
 /// [`build_quote`]); `data` has been moved into the quote.
 fn build_envelope(p: &EnvelopeParts<'_>) -> Option<HubEnvelope> {
+    let owned = |v| opt_text(v).map(|v| v.map(str::to_owned));
     Some(HubEnvelope {
-        channel: p.channel.map(HubChannel::from_wire),
-        topic: p.topic.map(str::to_owned),
-        subject: p.subject.map(str::to_owned),
-        r#type: p.r#type.map(HubMessageType::from_wire),
-        client_id: p.client_id.map(str::to_owned),
+        channel: opt_text(p.channel)?.map(HubChannel::from_wire),
+        topic: owned(p.topic)?,
+        subject: owned(p.subject)?,
+        r#type: opt_text(p.r#type)?.map(HubMessageType::from_wire),
+        client_id: owned(p.client_id)?,
         data: None,
         extra: Default::default(),
     })
 }
 
+/// A position in the argument string, which [`plain_ascii`] has checked.
 struct Cursor<'a> {
-    s: &'a str,
-    /// `s` as bytes.
     b: &'a [u8],
     i: usize,
 }
@@ -133,6 +156,9 @@ fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
     }
 }
 
+/// Digits a `u64` holds whatever they are.
+const U64_DIGITS: u32 = 19;
+
 impl<'a> Cursor<'a> {
     // Inlined so that each literal's length is a constant and the compare
     // needs no call to memcmp.
@@ -143,90 +169,128 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline(always)]
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    #[inline(always)]
     fn next_byte(&mut self) -> Option<u8> {
-        let c = *self.b.get(self.i)?;
+        let c = self.peek()?;
         self.i += 1;
         Some(c)
     }
 
-    /// The text of a string quoted with `q` whose content has no escape at all.
+    /// The content of a string quoted with `q` that has no escape at all:
+    /// it ends at the first backslash, and a raw `"` before that would end
+    /// the argument string itself. Values are short: a plain loop beats a
+    /// `memchr` call here.
     #[inline(always)]
-    fn string(&mut self, q: &[u8]) -> Option<&'a str> {
+    fn string(&mut self, q: &[u8]) -> Option<&'a [u8]> {
         self.eat(q)?;
-        let start = self.i;
         let rest = self.b.get(self.i..)?;
-        let content = rest.get(..memchr::memchr(b'\\', rest)?)?;
-        // Printable ASCII but `"`: what needs no escape at any level. No
-        // early exit: this vectorizes.
-        let bad = content.iter().fold(false, |bad, &c| {
-            bad | !(0x20..0x7f).contains(&c) | (c == b'"')
-        });
-        if bad {
-            return None;
-        }
-        self.i += content.len();
+        let len = rest.iter().position(|&c| c == b'\\' || c == b'"')?;
+        self.i += len;
         // Anything but this level's closing quote is an escape: give up.
         self.eat(q)?;
-        self.s.get(start..start + content.len())
+        rest.get(..len)
     }
 
-    /// The text of a number in strict JSON syntax.
-    fn number(&mut self) -> Option<&'a str> {
+    /// The digits at the cursor, folded into `acc`: how many there were.
+    #[inline(always)]
+    fn digits(&mut self, acc: &mut u64) -> u32 {
+        let mut n = 0;
+        while let Some(c @ b'0'..=b'9') = self.peek() {
+            // Wrapping: past 19 digits the value is discarded anyway.
+            *acc = acc.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
+            self.i += 1;
+            n += 1;
+        }
+        n
+    }
+
+    /// An exact decimal. A plain one (no sign, no exponent, at most 19
+    /// digits) is its digits as the mantissa and its fraction's length as the
+    /// scale, which is exactly what the models' parser makes of it; any
+    /// other number is read again by that parser.
+    fn decimal(&mut self) -> Option<Decimal> {
         let start = self.i;
-        let digit = |c: Option<&u8>| c.is_some_and(u8::is_ascii_digit);
-        if self.b.get(self.i) == Some(&b'-') {
+        let mut mantissa = 0;
+        let whole = match self.peek()? {
+            b'0' => {
+                self.i += 1;
+                1
+            }
+            b'1'..=b'9' => self.digits(&mut mantissa),
+            _ => return self.decimal_by_parser(start),
+        };
+        let mut scale = 0;
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            scale = self.digits(&mut mantissa);
+            if scale == 0 {
+                return None;
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) || whole + scale > U64_DIGITS {
+            return self.decimal_by_parser(start);
+        }
+        // Truncating casts split the u64 into the 96-bit mantissa's words.
+        #[allow(clippy::cast_possible_truncation)]
+        let (lo, mid) = (mantissa as u32, (mantissa >> 32) as u32);
+        Some(Decimal::from_parts(lo, mid, 0, false, scale))
+    }
+
+    /// A number from `start` in strict JSON syntax, through the models'
+    /// exact-decimal parser.
+    #[cold]
+    fn decimal_by_parser(&mut self, start: usize) -> Option<Decimal> {
+        self.i = start;
+        if self.peek() == Some(b'-') {
             self.i += 1;
         }
-        match self.b.get(self.i)? {
+        let mut ignored = 0;
+        match self.peek()? {
             b'0' => self.i += 1,
             b'1'..=b'9' => {
-                while digit(self.b.get(self.i)) {
-                    self.i += 1;
-                }
+                self.digits(&mut ignored);
             }
             _ => return None,
         }
-        if self.b.get(self.i) == Some(&b'.') {
+        if self.peek() == Some(b'.') {
             self.i += 1;
-            if !digit(self.b.get(self.i)) {
+            if self.digits(&mut ignored) == 0 {
                 return None;
             }
-            while digit(self.b.get(self.i)) {
-                self.i += 1;
-            }
         }
-        if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
+        if matches!(self.peek(), Some(b'e' | b'E')) {
             self.i += 1;
-            if matches!(self.b.get(self.i), Some(b'+' | b'-')) {
+            if matches!(self.peek(), Some(b'+' | b'-')) {
                 self.i += 1;
             }
-            if !digit(self.b.get(self.i)) {
+            if self.digits(&mut ignored) == 0 {
                 return None;
             }
-            while digit(self.b.get(self.i)) {
-                self.i += 1;
-            }
         }
-        self.s.get(start..self.i)
-    }
-
-    /// An exact decimal, read the way the models read it.
-    fn decimal(&mut self) -> Option<Decimal> {
-        parse_exact(self.number()?).ok()
+        parse_exact(text(self.b.get(start..self.i)?)?).ok()
     }
 
     /// A timestamp: a string, or unix milliseconds small enough that
-    /// serde_json hands them over as an unsigned integer fitting `i64`.
+    /// serde_json hands them over as an unsigned integer fitting `i64`
+    /// (at most 18 digits, no leading zero, no fraction or exponent).
     fn timestamp(&mut self) -> Option<Timestamp> {
-        if self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
-            let text = self.number()?;
-            let plain = text == "0" || (text.len() <= 18 && !text.starts_with('0'));
-            if !plain || !text.bytes().all(|c| c.is_ascii_digit()) {
-                return None;
+        let mut millis = 0;
+        let n = match self.peek()? {
+            b'0' => {
+                self.i += 1;
+                1
             }
-            return text.parse().ok().map(Timestamp::from_unix_millis);
+            b'1'..=b'9' => self.digits(&mut millis),
+            _ => return self.string(Q2).and_then(text).map(Timestamp::from_text),
+        };
+        if n > 18 || matches!(self.peek(), Some(b'.' | b'e' | b'E' | b'0'..=b'9')) {
+            return None;
         }
-        self.string(Q2).map(Timestamp::from_text)
+        Some(Timestamp::from_unix_millis(i64::try_from(millis).ok()?))
     }
 
     /// Members of an object up to its `}`, after its `{`.
@@ -234,7 +298,7 @@ impl<'a> Cursor<'a> {
     fn members(
         &mut self,
         q: &[u8],
-        mut member: impl FnMut(&mut Self, &'a str) -> Option<()>,
+        mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>,
     ) -> Option<()> {
         self.eat(b"{")?;
         if self.eat(b"}").is_some() {
@@ -255,12 +319,12 @@ impl<'a> Cursor<'a> {
     fn envelope(&mut self) -> Option<EnvelopeParts<'a>> {
         let mut p = EnvelopeParts::default();
         self.members(Q1, |cur, key| match key {
-            "channel" => once(&mut p.channel, cur.string(Q1)?),
-            "topic" => once(&mut p.topic, cur.string(Q1)?),
-            "subject" => once(&mut p.subject, cur.string(Q1)?),
-            "type" => once(&mut p.r#type, cur.string(Q1)?),
-            "clientId" => once(&mut p.client_id, cur.string(Q1)?),
-            "data" => {
+            b"channel" => once(&mut p.channel, cur.string(Q1)?),
+            b"topic" => once(&mut p.topic, cur.string(Q1)?),
+            b"subject" => once(&mut p.subject, cur.string(Q1)?),
+            b"type" => once(&mut p.r#type, cur.string(Q1)?),
+            b"clientId" => once(&mut p.client_id, cur.string(Q1)?),
+            b"data" => {
                 cur.eat(Q1)?;
                 let quote = cur.quote()?;
                 cur.eat(Q1)?;
@@ -268,20 +332,20 @@ impl<'a> Cursor<'a> {
             }
             _ => None,
         })?;
-        (p.subject == Some(PRICE_UPDATE_SUBJECT)).then_some(p)
+        (p.subject == Some(PRICE_UPDATE_SUBJECT.as_bytes())).then_some(p)
     }
 
     fn quote(&mut self) -> Option<QuoteParts<'a>> {
         let mut p = QuoteParts::default();
         self.members(Q2, |cur, key| match key {
-            "id" => once(&mut p.id, cur.string(Q2)?),
-            "pair" => once(&mut p.pair, cur.string(Q2)?),
-            "buyPrice" => once(&mut p.buy_price, cur.decimal()?),
-            "sellPrice" => once(&mut p.sell_price, cur.decimal()?),
-            "markPrice" => once(&mut p.mark_price, cur.decimal()?),
-            "size" => once(&mut p.size, cur.decimal()?),
+            b"id" => once(&mut p.id, cur.string(Q2)?),
+            b"pair" => once(&mut p.pair, cur.string(Q2)?),
+            b"buyPrice" => once(&mut p.buy_price, cur.decimal()?),
+            b"sellPrice" => once(&mut p.sell_price, cur.decimal()?),
+            b"markPrice" => once(&mut p.mark_price, cur.decimal()?),
+            b"size" => once(&mut p.size, cur.decimal()?),
             // One field under two names (quirks 1, 2): both at once is a repeat.
-            "timestamp" | "timeStamp" => once(&mut p.timestamp, cur.timestamp()?),
+            b"timestamp" | b"timeStamp" => once(&mut p.timestamp, cur.timestamp()?),
             _ => None,
         })?;
         Some(p)
