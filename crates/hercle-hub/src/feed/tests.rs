@@ -468,3 +468,27 @@ fn fixture_price_update_goes_the_fast_path_once_stringified() {
     assert_eq!(prices(&u.quote), prices(&want.quote));
     assert_ne!(u.quote.id, want.quote.id);
 }
+
+#[test]
+fn string_ends_are_found_at_every_offset() {
+    let naive = |b: &[u8]| b.iter().position(|&c| c == b'\\' || c == b'"');
+    for len in 0..40 {
+        // Bytes one bit away from the targets (`]`, `#`) must not match.
+        let plain: Vec<u8> = (0..len)
+            .map(|j| [b'a', b'\\' ^ 1, b'"' ^ 1, b'~'][j % 4])
+            .collect();
+        assert_eq!(super::scan::quote_or_backslash(&plain), None, "{len}");
+        for at in 0..len {
+            for (first, later) in [(b'\\', b'"'), (b'"', b'\\'), (b'\\', b'\\')] {
+                let mut b = plain.clone();
+                b[at] = first;
+                // A second hit after the first must not move the answer.
+                for (j, c) in b.iter_mut().enumerate().skip(at + 1) {
+                    *c = [later, b'\\' ^ 1, b'"' ^ 1, b']'][j % 4];
+                }
+                assert_eq!(super::scan::quote_or_backslash(&b), naive(&b), "{len} {at}");
+                assert_eq!(naive(&b), Some(at));
+            }
+        }
+    }
+}
