@@ -49,7 +49,13 @@ impl Timestamp {
 
     /// A unix-millisecond timestamp, as the banking endpoints send.
     pub fn from_unix_millis(millis: i64) -> Self {
-        let parsed = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok();
+        // Seconds, then the millisecond: no 128-bit division (the price
+        // feed stamps every update), and out of range is refused up front.
+        let ms = u16::try_from(millis.rem_euclid(1000)).ok();
+        let parsed = OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+            .ok()
+            .zip(ms)
+            .and_then(|(t, ms)| t.replace_millisecond(ms).ok());
         Timestamp {
             wire: Wire::UnixMillis(millis),
             parsed,
@@ -269,6 +275,31 @@ mod tests {
             let t = Timestamp::from_text(text);
             assert!(t.is_invalid(), "{text}");
             assert_eq!(t.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn unix_millis_are_the_instant_they_count() {
+        let edges = [
+            0,
+            1,
+            -1,
+            999,
+            -999,
+            -1000,
+            1_718_000_000_123,
+            -62_135_596_800_000, // 0001-01-01
+            253_402_300_799_999, // 9999-12-31T23:59:59.999
+            253_402_300_800_000, // a year too far
+            -377_705_116_800_001,
+            987_654_321_987_654_321,
+            i64::MAX,
+            i64::MIN,
+        ];
+        for millis in edges {
+            let want =
+                OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok();
+            assert_eq!(Timestamp::from_unix_millis(millis).get(), want, "{millis}");
         }
     }
 
