@@ -241,6 +241,9 @@ impl<'a> Cursor<'a> {
     /// digits) is its digits as the mantissa and its fraction's length as the
     /// scale, which is exactly what the models' parser makes of it; any
     /// other number is read again by that parser.
+    // Inlined: returned through memory, the `Decimal` was written in pieces
+    // and read back whole, a store-forwarding stall per number.
+    #[inline(always)]
     fn decimal(&mut self) -> Option<Decimal> {
         let start = self.i;
         let mut mantissa = 0;
