@@ -1,13 +1,13 @@
 //! The thin tokio shell: runs a [`Session`] over a [`Connector`], routes
 //! answers to callers and updates to subscriptions.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use foldhash::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::TransportError;
@@ -235,7 +235,7 @@ where
         last_setup: None,
         link: None,
         rx,
-        replies: HashMap::new(),
+        replies: HashMap::default(),
         events: events_tx,
         closers: Vec::new(),
     };

@@ -1,10 +1,12 @@
 //! The small part each wire protocol supplies, and the context it talks to
 //! the session through.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
+
+use foldhash::HashMap;
 
 use crate::error::{RequestError, Retry};
 use crate::event::SessionEvent;

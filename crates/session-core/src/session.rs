@@ -2,9 +2,11 @@
 //! application commands; outputs are frames to send, connect/disconnect
 //! orders, answers, deliveries and lifecycle events.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::time::{Duration, Instant};
+
+use foldhash::HashMap;
 
 use crate::error::{
     CloseReason, ConnectError, DisconnectReason, NotSent, RequestError, Retry, SubscribeError,
@@ -280,12 +282,12 @@ impl<P: Protocol> Session<P> {
             next_wire_id: 0,
             next_request: 0,
             next_sub: 0,
-            inflight: HashMap::new(),
-            inflight_keys: HashMap::new(),
+            inflight: HashMap::default(),
+            inflight_keys: HashMap::default(),
             deadlines: BTreeSet::new(),
             queued: VecDeque::new(),
-            subs: HashMap::new(),
-            sub_topics: HashMap::new(),
+            subs: HashMap::default(),
+            sub_topics: HashMap::default(),
             attempt: 0,
             ever_ready: false,
             down_since: None,
