@@ -4,9 +4,15 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+// foldhash rather than SipHash: these maps are read per record, and their
+// keys are ours (clientIds we generate, topics the application subscribed);
+// a key from the wire is only looked up, which cannot make them slow.
+use foldhash::HashMap as FastMap;
 
 use hercle_models::catalog::HubMethod;
 use hercle_models::{
@@ -80,15 +86,15 @@ pub struct HubProtocol {
     handshake_done: bool,
     next_invocation: u64,
     /// Blocking invocation id → (clientId, resolved by the Completion).
-    invocations: HashMap<String, (String, bool)>,
+    invocations: FastMap<String, (String, bool)>,
     /// Price subscription clientId → topic, and back.
-    sub_by_client: HashMap<String, PriceTopic>,
-    client_by_sub: HashMap<PriceTopic, String>,
+    sub_by_client: FastMap<String, PriceTopic>,
+    client_by_sub: FastMap<PriceTopic, String>,
     /// Methods by clientId of the calls in flight (for error subjects and
     /// order status checks).
-    calls: HashMap<String, &'static HubMethod>,
+    calls: FastMap<String, &'static HubMethod>,
     /// ClientIds of direct calls answered on `subscriptions`.
-    subscription_calls: std::collections::HashSet<String>,
+    subscription_calls: foldhash::HashSet<String>,
     /// Stateful reconnect state, when the server granted it.
     stateful: Option<Stateful>,
 }
@@ -136,11 +142,11 @@ impl HubProtocol {
             opts,
             handshake_done: false,
             next_invocation: 0,
-            invocations: HashMap::new(),
-            sub_by_client: HashMap::new(),
-            client_by_sub: HashMap::new(),
-            calls: HashMap::new(),
-            subscription_calls: std::collections::HashSet::new(),
+            invocations: FastMap::default(),
+            sub_by_client: FastMap::default(),
+            client_by_sub: FastMap::default(),
+            calls: FastMap::default(),
+            subscription_calls: foldhash::HashSet::default(),
             stateful: None,
         }
     }
@@ -631,14 +637,19 @@ impl Protocol for HubProtocol {
     }
 
     fn on_frame(&mut self, frame: Frame, cx: &mut Cx<'_, Self>) {
-        self.decoder.push(frame.payload());
-        if !self.handshake_done {
-            match self.decoder.next_record() {
-                Ok(None) => return,
-                Ok(Some(record)) => match parse_handshake_response(record) {
+        // Handling a record needs `&mut self`: the decoder steps aside
+        // meanwhile (no record handler touches it), and reads the frame's
+        // whole records in place rather than copying the frame into its
+        // buffer.
+        let mut decoder = std::mem::take(&mut self.decoder);
+        decoder.records(frame.payload(), |record| {
+            match record {
+                Ok(record) if self.handshake_done => self.on_record(record, cx),
+                Ok(record) => match parse_handshake_response(record) {
                     Ok(r) => match r.error {
                         Some(e) => {
-                            return cx.step_failed(format!("handshake refused: {e}"), Retry::Never);
+                            cx.step_failed(format!("handshake refused: {e}"), Retry::Never);
+                            return ControlFlow::Break(());
                         }
                         None => {
                             self.handshake_done = true;
@@ -646,20 +657,14 @@ impl Protocol for HubProtocol {
                         }
                     },
                     Err(e) => {
-                        return cx.step_failed(format!("handshake response: {e}"), Retry::Policy);
+                        cx.step_failed(format!("handshake response: {e}"), Retry::Policy);
+                        return ControlFlow::Break(());
                     }
                 },
-                Err(e) => return cx.step_failed(format!("handshake response: {e}"), Retry::Policy),
-            }
-        }
-        // Handling a record needs `&mut self`: the decoder steps aside
-        // meanwhile (no record handler touches it), so records are read in
-        // place rather than copied out one by one.
-        let mut decoder = std::mem::take(&mut self.decoder);
-        loop {
-            match decoder.next_record() {
-                Ok(None) => break,
-                Ok(Some(record)) => self.on_record(record, cx),
+                Err(e) if !self.handshake_done => {
+                    cx.step_failed(format!("handshake response: {e}"), Retry::Policy);
+                    return ControlFlow::Break(());
+                }
                 Err(WireError::TooLarge { size, max }) => {
                     // The stream cannot be trusted past an oversized record:
                     // end this link, the session reconnects.
@@ -667,14 +672,15 @@ impl Protocol for HubProtocol {
                         format!("a record of {size} bytes exceeds the {max}-byte limit"),
                         Retry::Policy,
                     );
-                    break;
+                    return ControlFlow::Break(());
                 }
                 Err(e) => {
                     cx.malformed(String::new(), e.to_string());
-                    break;
+                    return ControlFlow::Break(());
                 }
             }
-        }
+            ControlFlow::Continue(())
+        });
         self.decoder = decoder;
     }
 

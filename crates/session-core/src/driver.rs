@@ -1,13 +1,13 @@
 //! The thin tokio shell: runs a [`Session`] over a [`Connector`], routes
 //! answers to callers and updates to subscriptions.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use foldhash::HashMap;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::TransportError;
@@ -235,8 +235,7 @@ where
         last_setup: None,
         link: None,
         rx,
-        replies: HashMap::new(),
-        subs: HashMap::new(),
+        replies: HashMap::default(),
         events: events_tx,
         closers: Vec::new(),
     };
@@ -279,13 +278,27 @@ async fn next_frame<T: Transport>(
     }
 }
 
+/// Frames handled per `select!` round at most (see [`Driver::frames`]).
+const FRAME_BATCH: usize = 64;
+
+/// Polls `fut` once with the task's own context: its output if it is
+/// ready, `None` if not (its waker is then registered, so dropping the
+/// future of a cancel-safe operation loses nothing).
+async fn ready<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(out) => Poll::Ready(Some(out)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
+}
+
 struct Driver<P: Protocol, T> {
     session: Session<P>,
     last_setup: Option<P::Setup>,
     link: Option<T>,
     rx: mpsc::UnboundedReceiver<Command<P>>,
     replies: HashMap<RequestId, oneshot::Sender<Reply<P>>>,
-    subs: HashMap<SubId, MailboxTx<P::Event>>,
     events: MailboxTx<SessionEvent>,
     closers: Vec<oneshot::Sender<()>>,
 }
@@ -326,23 +339,54 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
             }
             tokio::select! {
                 cmd = self.rx.recv() => self.command(cmd),
-                frame = next_frame(&mut self.link) => match frame {
-                    Some(Ok(f)) => self.session.on_frame(now(), f),
-                    Some(Err(e)) => {
-                        self.link = None;
-                        self.session.on_transport_closed(now(), Some(e));
-                    }
-                    None => {
-                        self.link = None;
-                        self.session.on_transport_closed(now(), None);
-                    }
-                },
+                frame = next_frame(&mut self.link) => self.frames(frame).await,
                 () = &mut sleep, if armed.is_some() => {
                     // Force a re-arm next time, even for the same instant.
                     armed = None;
                     self.session.on_timeout(now());
                 }
             }
+        }
+    }
+
+    /// A frame (or the end of the link), then the frames the transport
+    /// already holds, up to [`FRAME_BATCH`]: at a high message rate most
+    /// frames are decoded from the same socket read, and a `select!` round
+    /// (polling the command channel, re-registering wakers, a clock read)
+    /// for each of them cost as much as the session's own work. The batch
+    /// stops at the first frame that is not ready (its future has then
+    /// registered this task's waker, as the `select!` would have), and as
+    /// soon as the session has something for the driver to do (a frame to
+    /// send, a link to close, an answer), so commands, timers and outputs
+    /// wait for at most one batch. One clock read serves the batch: the
+    /// frames arrived together.
+    async fn frames(&mut self, first: Option<Result<crate::Frame, TransportError>>) {
+        let at = now();
+        let mut frame = first;
+        let mut left = FRAME_BATCH;
+        loop {
+            match frame {
+                Some(Ok(f)) => self.session.on_frame(at, f),
+                Some(Err(e)) => {
+                    self.link = None;
+                    return self.session.on_transport_closed(at, Some(e));
+                }
+                None => {
+                    self.link = None;
+                    return self.session.on_transport_closed(at, None);
+                }
+            }
+            left -= 1;
+            if left == 0 || self.session.has_output() {
+                return;
+            }
+            let Some(link) = self.link.as_mut() else {
+                return;
+            };
+            frame = match ready(link.recv()).await {
+                Some(next) => next,
+                None => return,
+            };
         }
     }
 
@@ -408,21 +452,19 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
                 handle,
                 reply,
             } => {
-                let result = self.session.subscribe(now(), topic.clone()).map(|sub| {
-                    let (tx, rx) = mailbox(policy);
-                    self.subs.insert(sub, tx);
-                    Subscription {
-                        topic,
-                        sub,
-                        rx,
-                        handle,
-                    }
+                let (tx, rx) = mailbox(policy);
+                let result = self.session.subscribe_into(now(), topic.clone(), Some(tx));
+                let result = result.map(|sub| Subscription {
+                    topic,
+                    sub,
+                    rx,
+                    handle,
                 });
                 // A caller that gave up drops the subscription, which unsubscribes.
                 let _ = reply.send(result);
             }
             Command::Unsubscribe { sub } => {
-                self.subs.remove(&sub);
+                // Drops the subscription's sink.
                 self.session.unsubscribe(now(), sub);
             }
             Command::Stats { reply } => {
@@ -469,17 +511,10 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
                         let _ = tx.send(result);
                     }
                 }
-                Output::Deliver { sub, update } => {
-                    let delivered = self.subs.get(&sub).is_some_and(|tx| tx.push(update));
-                    if !delivered {
-                        // The consumer is gone: stop wanting the topic.
-                        self.subs.remove(&sub);
-                        self.session.unsubscribe(now(), sub);
-                    }
-                }
-                Output::Unsubscribed { sub } => {
-                    self.subs.remove(&sub);
-                }
+                // Every subscription the driver makes has a sink, which the
+                // session hands updates to directly and drops when the
+                // subscription ends: neither output concerns it.
+                Output::Deliver { .. } | Output::Unsubscribed { .. } => {}
                 Output::Event(e) => {
                     self.events.push(Update::Item(e));
                 }
@@ -492,7 +527,6 @@ impl<P: Protocol, T: Transport> Driver<P, T> {
         if let Some(mut t) = self.link.take() {
             t.close().await;
         }
-        self.subs.clear();
         for done in self.closers.drain(..) {
             let _ = done.send(());
         }

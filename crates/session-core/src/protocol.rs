@@ -1,10 +1,12 @@
 //! The small part each wire protocol supplies, and the context it talks to
 //! the session through.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::hash::Hash;
 use std::time::{Duration, Instant};
+
+use foldhash::HashMap;
 
 use crate::error::{RequestError, Retry};
 use crate::event::SessionEvent;
@@ -221,7 +223,7 @@ pub struct Cx<'a, P: Protocol> {
     pub(crate) inflight: &'a mut HashMap<P::Key, Pending>,
     pub(crate) inflight_keys: &'a mut HashMap<RequestId, P::Key>,
     pub(crate) deadlines: &'a mut BTreeSet<(Instant, RequestId)>,
-    pub(crate) subs: &'a mut HashMap<P::Topic, SubEntry>,
+    pub(crate) subs: &'a mut HashMap<P::Topic, SubEntry<P::Event>>,
     /// Unsubscribes owed to a resuming peer.
     pub(crate) unsubscribe_on_resume: &'a mut Vec<P::Topic>,
     pub(crate) next_wire_id: &'a mut u64,
@@ -273,12 +275,12 @@ impl<P: Protocol> Cx<'_, P> {
     /// An update for `topic`. Updates for topics nobody subscribes to (any
     /// more) are counted and dropped.
     pub fn deliver(&mut self, topic: &P::Topic, event: P::Event) {
-        match self.subs.get(topic) {
-            Some(entry) => self.out.push_back(Output::Deliver {
-                sub: entry.id,
-                update: Update::Item(event),
-            }),
-            None => self.stats.undelivered += 1,
+        let delivered = self
+            .subs
+            .get(topic)
+            .is_some_and(|entry| entry.deliver(self.out, Update::Item(event)));
+        if !delivered {
+            self.stats.undelivered += 1;
         }
     }
 
@@ -287,10 +289,7 @@ impl<P: Protocol> Cx<'_, P> {
     /// resynchronise from the next snapshot.
     pub fn gap(&mut self, topic: &P::Topic) {
         if let Some(entry) = self.subs.get(topic) {
-            self.out.push_back(Output::Deliver {
-                sub: entry.id,
-                update: Update::Gap,
-            });
+            entry.deliver(self.out, Update::Gap);
         }
     }
 
@@ -301,10 +300,9 @@ impl<P: Protocol> Cx<'_, P> {
         // resume would name a subscription it never had.
         self.unsubscribe_on_resume.retain(|t| t != topic);
         if let Some(entry) = self.subs.remove(topic) {
-            self.out.push_back(Output::Deliver {
-                sub: entry.id,
-                update: Update::Rejected(reason.into()),
-            });
+            entry.deliver(self.out, Update::Rejected(reason.into()));
+            // Dropping the entry drops its sink: the stream ends after the
+            // refusal.
             self.out.push_back(Output::Unsubscribed { sub: entry.id });
         }
     }

@@ -2,9 +2,11 @@
 //! application commands; outputs are frames to send, connect/disconnect
 //! orders, answers, deliveries and lifecycle events.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::time::{Duration, Instant};
+
+use foldhash::HashMap;
 
 use crate::error::{
     CloseReason, ConnectError, DisconnectReason, NotSent, RequestError, Retry, SubscribeError,
@@ -12,7 +14,7 @@ use crate::error::{
 };
 use crate::event::SessionEvent;
 use crate::frame::Frame;
-use crate::mailbox::Update;
+use crate::mailbox::{MailboxTx, Update};
 use crate::policy::{FixedDelays, ReconnectPolicy};
 use crate::protocol::{Control, Cx, KeepAlive, KeepAliveMode, Protocol, Sent, Step};
 
@@ -87,7 +89,8 @@ pub enum Output<P: Protocol> {
         /// Its outcome.
         result: Result<P::Response, RequestError<P::Error>>,
     },
-    /// An update for a subscription.
+    /// An update for a subscription made with [`Session::subscribe`] (the
+    /// driver's subscriptions hand theirs straight to their stream).
     Deliver {
         /// Which one.
         sub: SubId,
@@ -165,12 +168,35 @@ pub(crate) struct Pending {
     pub(crate) timeout: Duration,
 }
 
-#[derive(Debug)]
-pub(crate) struct SubEntry {
+pub(crate) struct SubEntry<E> {
     pub(crate) id: SubId,
     order: u64,
     /// Sent on some connection already: a replay after a drop leaves a gap.
     sent: bool,
+    /// Where its updates go: the subscriber's mailbox when the driver runs
+    /// the session (a mailbox is a plain queue, no I/O, so the core stays
+    /// sans-IO), else `None` and they come out as [`Output::Deliver`].
+    sink: Option<MailboxTx<E>>,
+}
+
+impl<E> SubEntry<E> {
+    /// Hands `update` to the subscriber; `false` when nobody can take it
+    /// (the stream was dropped: its unsubscribe command is on the way).
+    pub(crate) fn deliver<P>(&self, out: &mut VecDeque<Output<P>>, update: Update<E>) -> bool
+    where
+        P: Protocol<Event = E>,
+    {
+        match &self.sink {
+            Some(sink) => sink.push(update),
+            None => {
+                out.push_back(Output::Deliver {
+                    sub: self.id,
+                    update,
+                });
+                true
+            }
+        }
+    }
 }
 
 struct Queued<P: Protocol> {
@@ -221,7 +247,7 @@ pub struct Session<P: Protocol> {
     inflight_keys: HashMap<RequestId, P::Key>,
     deadlines: BTreeSet<(Instant, RequestId)>,
     queued: VecDeque<Queued<P>>,
-    subs: HashMap<P::Topic, SubEntry>,
+    subs: HashMap<P::Topic, SubEntry<P::Event>>,
     sub_topics: HashMap<SubId, P::Topic>,
     /// Attempts in the current outage.
     attempt: u32,
@@ -256,12 +282,12 @@ impl<P: Protocol> Session<P> {
             next_wire_id: 0,
             next_request: 0,
             next_sub: 0,
-            inflight: HashMap::new(),
-            inflight_keys: HashMap::new(),
+            inflight: HashMap::default(),
+            inflight_keys: HashMap::default(),
             deadlines: BTreeSet::new(),
             queued: VecDeque::new(),
-            subs: HashMap::new(),
-            sub_topics: HashMap::new(),
+            subs: HashMap::default(),
+            sub_topics: HashMap::default(),
             attempt: 0,
             ever_ready: false,
             down_since: None,
@@ -331,6 +357,11 @@ impl<P: Protocol> Session<P> {
     /// The next thing for the driver to do.
     pub fn poll_output(&mut self) -> Option<Output<P>> {
         self.out.pop_front()
+    }
+
+    /// Whether [`poll_output`](Self::poll_output) has something.
+    pub(crate) fn has_output(&self) -> bool {
+        !self.out.is_empty()
     }
 
     /// When [`on_timeout`](Self::on_timeout) must be called next.
@@ -454,6 +485,19 @@ impl<P: Protocol> Session<P> {
     /// Add `topic` to the desired set (sent now if ready, else on the next
     /// connection and after every reconnect).
     pub fn subscribe(&mut self, now: Instant, topic: P::Topic) -> Result<SubId, SubscribeError> {
+        self.subscribe_into(now, topic, None)
+    }
+
+    /// [`subscribe`](Self::subscribe), with the updates going straight to
+    /// `sink` rather than through [`Output::Deliver`] (the driver's way: a
+    /// price update then skips a queue, a map lookup and two moves). The
+    /// sink is dropped, ending the stream, when the subscription ends.
+    pub(crate) fn subscribe_into(
+        &mut self,
+        now: Instant,
+        topic: P::Topic,
+        sink: Option<MailboxTx<P::Event>>,
+    ) -> Result<SubId, SubscribeError> {
         if self.is_closed() {
             return Err(SubscribeError::SessionClosed);
         }
@@ -469,6 +513,7 @@ impl<P: Protocol> Session<P> {
                 id,
                 order: self.next_sub,
                 sent: ready,
+                sink,
             },
         );
         self.sub_topics.insert(id, topic.clone());
@@ -758,18 +803,11 @@ impl<P: Protocol> Session<P> {
         // account snapshot of the restarted stream), and that update belongs
         // after the gap it repairs.
         if reconnect {
-            let mut gaps: Vec<(u64, SubId)> = self
-                .subs
-                .values()
-                .filter(|e| e.sent)
-                .map(|e| (e.order, e.id))
-                .collect();
-            gaps.sort_unstable();
-            for (_, sub) in gaps {
-                self.out.push_back(Output::Deliver {
-                    sub,
-                    update: Update::Gap,
-                });
+            let mut gaps: Vec<&SubEntry<P::Event>> =
+                self.subs.values().filter(|e| e.sent).collect();
+            gaps.sort_unstable_by_key(|e| e.order);
+            for entry in gaps {
+                entry.deliver(&mut self.out, Update::Gap);
             }
         }
         if !topics.is_empty() {

@@ -592,6 +592,40 @@ async fn buffered_delivery_signals_lag_and_latest_conflates() {
     assert_eq!(every.recv().await, Some(Update::Item("10".into())));
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_flood_of_buffered_frames_is_delivered_whole_and_in_order() {
+    // Far more frames than the driver handles per round, written before it
+    // reads any: none may be lost or reordered at a round's boundary.
+    let mut h = start(Toy::new(), config(FixedDelays::signalr_default()));
+    let mut peer = h.connect().await;
+    let mut every = h
+        .handle
+        .subscribe(
+            "every".into(),
+            DeliveryPolicy::Buffered { capacity: 10_000 },
+        )
+        .await
+        .unwrap();
+    peer.recv().await;
+    // Unconstrained: the writer is not made to yield by tokio's budget, so
+    // every line is buffered before the session reads the first.
+    tokio::task::unconstrained(async {
+        for i in 0..1_000 {
+            peer.update("every", &i.to_string()).await;
+        }
+    })
+    .await;
+    for i in 0..1_000 {
+        assert_eq!(every.recv().await, Some(Update::Item(i.to_string())));
+    }
+    // A request written after the flood is still answered.
+    let handle = h.handle.clone();
+    let sync = tokio::spawn(async move { handle.request(Req::new("sync", "", By::Id)).await });
+    let sync_msg = peer.recv().await;
+    peer.reply(&sync_msg, "ok").await;
+    sync.await.unwrap().unwrap();
+}
+
 // ---- correlation ------------------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]

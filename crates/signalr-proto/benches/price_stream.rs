@@ -158,6 +158,30 @@ fn decode(c: &mut Criterion<ThreadCpu>) {
             }
         });
     });
+    // Splitting frames into records, without parsing them: copied through
+    // the decoder's buffer, or read in place.
+    g.bench_function("records_pushed", |b| {
+        let mut dec = Decoder::new();
+        b.iter(|| {
+            for f in &frames {
+                dec.push(f);
+                while let Some(record) = dec.next_record().unwrap() {
+                    black_box(record);
+                }
+            }
+        });
+    });
+    g.bench_function("records_in_place", |b| {
+        let mut dec = Decoder::new();
+        b.iter(|| {
+            for f in &frames {
+                dec.records(f, |r| {
+                    black_box(r.unwrap());
+                    std::ops::ControlFlow::Continue(())
+                });
+            }
+        });
+    });
     g.finish();
 }
 

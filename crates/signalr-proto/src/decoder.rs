@@ -1,6 +1,7 @@
 //! Incremental decoder: bytes in, borrowed records and messages out.
 
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 
 use crate::error::DecodeError;
 use crate::handshake::{
@@ -169,6 +170,94 @@ impl Decoder {
                 size: partial,
             });
         }
+    }
+
+    /// [`push`](Self::push) `chunk`, then hands `each` every record
+    /// [`next_record`](Self::next_record) would return, in the same order
+    /// and with the same errors, until it returns [`ControlFlow::Break`].
+    ///
+    /// The records complete in `chunk` are read where they lie: only the
+    /// completion of a record begun in an earlier chunk, a trailing partial
+    /// record, and what is left after a `Break` are copied into the buffer
+    /// (for a busy feed, one frame of whole records costs no copy at all).
+    ///
+    /// ```
+    /// use std::ops::ControlFlow;
+    /// use signalr_proto::Decoder;
+    /// let mut dec = Decoder::new();
+    /// let mut seen = Vec::new();
+    /// dec.records(b"{\"type\":6}\x1e{\"type\":", |r| {
+    ///     seen.push(r.unwrap().to_vec());
+    ///     ControlFlow::Continue(())
+    /// });
+    /// dec.records(b"7}\x1e", |r| {
+    ///     seen.push(r.unwrap().to_vec());
+    ///     ControlFlow::Continue(())
+    /// });
+    /// assert_eq!(seen, [&b"{\"type\":6}"[..], &b"{\"type\":7}"[..]]);
+    /// ```
+    pub fn records<F>(&mut self, chunk: &[u8], mut each: F)
+    where
+        F: FnMut(Result<&[u8], DecodeError>) -> ControlFlow<()>,
+    {
+        let mut rest = chunk;
+        if !self.is_drained() {
+            // Finish what is buffered first: push up to the first separator
+            // (all of `chunk` if it has none) and hand out what that completes.
+            let head = memchr::memchr(RECORD_SEPARATOR, rest).map_or(rest.len(), |i| i + 1);
+            let (first, after) = rest.split_at(head);
+            self.push(first);
+            rest = after;
+            if self.hand_out(&mut each).is_break() || !self.is_drained() {
+                // (Never drained here while the buffer ends on the separator
+                // just pushed; if it did, buffering keeps the order.)
+                return self.push(rest);
+            }
+        }
+        while let Some(end) = memchr::memchr(RECORD_SEPARATOR, rest) {
+            let (record, after) = rest.split_at(end);
+            rest = after.get(1..).unwrap_or_default();
+            self.cur.records += 1;
+            let record = if record.len() > self.cur.max {
+                Err(DecodeError::TooLarge {
+                    size: record.len(),
+                    max: self.cur.max,
+                })
+            } else {
+                Ok(record)
+            };
+            if each(record).is_break() {
+                return self.push(rest);
+            }
+        }
+        if rest.is_empty() {
+            // The usual end: the frame held whole records only.
+            return;
+        }
+        // The trailing partial record; if it is already too long, its error
+        // comes now, as it would after a plain `push`.
+        self.push(rest);
+        let _ = self.hand_out(&mut each);
+    }
+
+    /// Hands `each` the buffered records until there are none or it breaks.
+    fn hand_out<F>(&mut self, each: &mut F) -> ControlFlow<()>
+    where
+        F: FnMut(Result<&[u8], DecodeError>) -> ControlFlow<()>,
+    {
+        loop {
+            let record = match self.next_record() {
+                Ok(None) => return ControlFlow::Continue(()),
+                Ok(Some(record)) => Ok(record),
+                Err(e) => Err(e),
+            };
+            each(record)?;
+        }
+    }
+
+    /// Nothing buffered, pending or being skipped: the next byte starts a record.
+    fn is_drained(&self) -> bool {
+        self.cur.start >= self.buf.len() && !self.cur.discarding && self.cur.pending.is_empty()
     }
 
     /// Signals the end of the stream: fails with [`DecodeError::Truncated`] if

@@ -405,6 +405,55 @@ fn decode_chunks(bytes: &[u8], cuts: &[usize], max: usize) -> Vec<String> {
     out
 }
 
+/// Every record and error, exactly (sizes included), and what is left:
+/// `push` then `next_record`, or `records` reading in place; the handler
+/// stops after the items whose numbers are in `stops`, as a protocol does
+/// at a fatal error, and the rest waits for the next chunk.
+fn split_records(
+    bytes: &[u8],
+    cuts: &[usize],
+    max: usize,
+    stops: &[usize],
+    in_place: bool,
+) -> Vec<String> {
+    let mut dec = Decoder::with_max_message_size(max);
+    let mut out = Vec::new();
+    let mut from = 0;
+    for &to in cuts.iter().chain(std::iter::once(&bytes.len())) {
+        let chunk = &bytes[from..to];
+        from = to;
+        let mut each = |r: Result<&[u8], DecodeError>| {
+            out.push(match r {
+                Ok(rec) => format!("{:?}", String::from_utf8_lossy(rec)),
+                Err(e) => format!("{e:?}"),
+            });
+            if stops.contains(&out.len()) {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        };
+        if in_place {
+            dec.records(chunk, each);
+        } else {
+            dec.push(chunk);
+            loop {
+                let r = match dec.next_record() {
+                    Ok(None) => break,
+                    Ok(Some(rec)) => Ok(rec),
+                    Err(e) => Err(e),
+                };
+                if each(r).is_break() {
+                    break;
+                }
+            }
+        }
+        out.push(format!("| {}", dec.buffered_len()));
+    }
+    out.push(format!("{:?} {}", dec.finish(), dec.records_read()));
+    out
+}
+
 fn cuts(len: usize, picks: &[prop::sample::Index]) -> Vec<usize> {
     let mut c: Vec<usize> = picks.iter().map(|i| i.index(len + 1)).collect();
     c.sort_unstable();
@@ -464,5 +513,22 @@ proptest! {
         let whole = decode_chunks(&bytes, &[], 32);
         let split = decode_chunks(&bytes, &cuts(bytes.len(), &picks), 32);
         prop_assert_eq!(whole, split);
+    }
+
+    #[test]
+    fn records_read_in_place_are_those_push_yields(
+        records in prop::collection::vec(record(), 0..12),
+        picks in prop::collection::vec(any::<prop::sample::Index>(), 0..24),
+        tail in prop::collection::vec(any::<u8>(), 0..8),
+        max in prop_oneof![Just(1 << 20), 0usize..80],
+        stops in prop::collection::vec(0usize..30, 0..4),
+    ) {
+        let mut bytes = stream_bytes(&records);
+        bytes.extend_from_slice(&tail);
+        let cuts = cuts(bytes.len(), &picks);
+        prop_assert_eq!(
+            split_records(&bytes, &cuts, max, &stops, false),
+            split_records(&bytes, &cuts, max, &stops, true)
+        );
     }
 }

@@ -41,11 +41,32 @@ fn run(data: &[u8], chunk: usize, max: usize) -> Vec<String> {
     out
 }
 
+/// `run`'s outcome through `Decoder::records`, which reads whole records in
+/// place: it must be the same.
+fn run_in_place(data: &[u8], chunk: usize, max: usize) -> Vec<String> {
+    let mut dec = Decoder::with_max_message_size(max);
+    let mut out = Vec::new();
+    for piece in data.chunks(chunk.max(1)) {
+        dec.records(piece, |r| {
+            match r.and_then(parse_message) {
+                Ok(Some(msg)) => out.push(format!("{msg:?}")),
+                Ok(None) => {}
+                Err(DecodeError::TooLarge { max, .. }) => out.push(format!("TooLarge {max}")),
+                Err(e) => out.push(format!("{e:?}")),
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+    }
+    out.push(format!("{:?}", dec.finish()));
+    out
+}
+
 fuzz_target!(|data: &[u8]| {
     let chunk = 1 + data.first().map_or(0, |b| usize::from(b % 16));
     for max in [1 << 20, 48] {
         let whole = run(data, data.len(), max);
         assert_eq!(whole, run(data, chunk, max), "chunk {chunk} max {max}");
+        assert_eq!(whole, run_in_place(data, chunk, max), "in place, chunk {chunk} max {max}");
     }
     let mut rest = data;
     while let Some((record, tail)) = split_record(rest) {
