@@ -19,6 +19,8 @@ struct Param {
     field: String,
     ty: String,
     required: bool,
+    /// The schema's `maximum`, for integers (a page size's upper bound).
+    maximum: Option<i64>,
 }
 
 /// What the generator needs to know about one operation.
@@ -77,6 +79,7 @@ fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Res
             ty: param_type(spec, p.get("schema").unwrap_or(&Value::Null))
                 .map_err(|e| format!("{id}.{name}: {e}"))?,
             required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            maximum: p.pointer("/schema/maximum").and_then(Value::as_i64),
         };
         match p.get("in").and_then(Value::as_str) {
             Some("path") => path_params.push(param),
@@ -209,7 +212,7 @@ fn setter(op: &Op, name: &str, value: &str) -> Option<String> {
     Some(format!("input.{place}.{} = {value};", p.field))
 }
 
-fn gen_models(spec: &Spec, ops: &[Op]) -> String {
+fn gen_models(spec: &Spec, ops: &[Op]) -> Result<String, String> {
     let mut out = String::from(HEADER);
     out.push_str(
         "//! One type per REST operation of the description, implementing\n\
@@ -272,9 +275,16 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> String {
         let path_ty = if op.path_params.is_empty() {
             "()".to_owned()
         } else {
+            // An offset-paged operation's first page is built from defaults
+            // (`OffsetPaged::first_page`): its path needs one.
+            let default = if op.pagination == "offset" {
+                ", Default"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
-                "/// Path parameters of [`{id}`].\n#[derive(Clone, Debug, PartialEq)]\npub struct {id}Path {{"
+                "/// Path parameters of [`{id}`].\n#[derive(Clone, Debug{default}, PartialEq)]\npub struct {id}Path {{"
             );
             for p in &op.path_params {
                 let _ = writeln!(
@@ -371,17 +381,23 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> String {
         }
         match (op.pagination.as_str(), &op.item) {
             ("offset", Some(item)) => {
-                if let (Some(set), Some((place, size))) =
-                    (setter(op, "page", "page"), find(op, "pageSize"))
-                {
+                if let (Some(set), Some(first), Some(set_size), Some((place, size))) = (
+                    setter(op, "page", "page"),
+                    setter(op, "page", "0"),
+                    setter(op, "pageSize", "page_size"),
+                    find(op, "pageSize"),
+                ) {
                     let get = if place == "path" || size.required {
                         format!("Some(input.{place}.{})", size.field)
                     } else {
                         format!("input.{place}.{}", size.field)
                     };
+                    let Some(max) = size.maximum else {
+                        return Err(format!("{id}: pageSize needs a maximum"));
+                    };
                     let _ = writeln!(
                         out,
-                        "impl OffsetPaged for {id} {{\n    type Item = {item};\n    fn set_page(input: &mut Input<Self>, page: i64) {{\n        {set}\n    }}\n    fn page_size(input: &Input<Self>) -> Option<i64> {{\n        {get}\n    }}\n    fn items(page: Self::Response) -> Vec<{item}> {{\n        page.into_items()\n    }}\n}}\n"
+                        "impl OffsetPaged for {id} {{\n    type Item = {item};\n    const MAX_PAGE_SIZE: i64 = {max};\n    fn first_page(page_size: i64) -> Input<Self> {{\n        let mut input: Input<Self> = Input {{ path: Default::default(), query: Default::default(), body: Default::default() }};\n        {first}\n        {set_size}\n        input\n    }}\n    fn set_page(input: &mut Input<Self>, page: i64) {{\n        {set}\n    }}\n    fn page_size(input: &Input<Self>) -> Option<i64> {{\n        {get}\n    }}\n    fn items(page: Self::Response) -> Vec<{item}> {{\n        page.into_items()\n    }}\n}}\n"
                     );
                 }
             }
@@ -398,7 +414,7 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> String {
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 fn gen_client(ops: &[Op]) -> String {
@@ -457,7 +473,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
     Ok(vec![
         (
             PathBuf::from("crates/hercle-models/src/generated/ops.rs"),
-            rustfmt(&gen_models(spec, &ops))?,
+            rustfmt(&gen_models(spec, &ops)?)?,
         ),
         (PathBuf::from(CLIENT_FILE), rustfmt(&gen_client(&ops))?),
     ])

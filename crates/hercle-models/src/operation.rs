@@ -131,6 +131,12 @@ impl QueryParams for () {
 pub trait OffsetPaged: Operation {
     /// The element type of a page.
     type Item;
+    /// The largest page size the description allows (`pageSize`'s maximum).
+    const MAX_PAGE_SIZE: i64;
+    /// The input of page 0 with `page_size` items a page, every other
+    /// parameter empty: the paging helpers fill in the rest (the date range
+    /// of each window, the page number).
+    fn first_page(page_size: i64) -> Input<Self>;
     /// Sets the page number.
     fn set_page(input: &mut Input<Self>, page: i64);
     /// The page size asked for, if set.

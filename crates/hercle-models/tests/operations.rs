@@ -11,7 +11,7 @@
 
 use hercle_models::catalog::{Endpoint, RenderError};
 use hercle_models::operation::{
-    Operation, PathParams, QueryParams, RequestContent, decode_component,
+    OffsetPaged, Operation, PathParams, QueryParams, RequestContent, decode_component,
 };
 use hercle_models::ops::{self, OperationId};
 use hercle_models::{ENDPOINTS, HUB_METHODS, HubMethodId};
@@ -119,6 +119,31 @@ fn path_and_query_values() {
             ("pageSize", "5".to_owned()),
             ("paginationToken", "t".to_owned())
         ]
+    );
+}
+
+#[test]
+fn first_pages_come_from_the_pagination_metadata() {
+    // Page size in the path: page 0, the size given, the range still empty.
+    assert_eq!(ops::GetOrdersPaginated::MAX_PAGE_SIZE, 50);
+    let orders = ops::GetOrdersPaginated::first_page(25);
+    assert_eq!(
+        orders.path.values(),
+        [
+            ("startDate", String::new()),
+            ("endDate", String::new()),
+            ("page", "0".to_owned()),
+            ("pageSize", "25".to_owned()),
+        ]
+    );
+    assert_eq!(ops::GetOrdersPaginated::page_size(&orders), Some(25));
+    // Page size in the query (optional there): set, and the filters unset.
+    let withdrawals = ops::GetWithdrawals::first_page(ops::GetWithdrawals::MAX_PAGE_SIZE);
+    let mut pairs = Vec::new();
+    withdrawals.query.pairs(&mut pairs);
+    assert_eq!(
+        pairs,
+        [("page", "0".to_owned()), ("pageSize", "50".to_owned())]
     );
 }
 

@@ -437,7 +437,7 @@ impl Operation for GetOrdersByClientId {
 pub struct GetOrdersPaginated;
 
 /// Path parameters of [`GetOrdersPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrdersPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -479,6 +479,17 @@ impl DateRanged for GetOrdersPaginated {
 
 impl OffsetPaged for GetOrdersPaginated {
     type Item = Order;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -578,7 +589,7 @@ impl Operation for GetTradesByClientId {
 pub struct GetTradesPaginated;
 
 /// Path parameters of [`GetTradesPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTradesPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -620,6 +631,17 @@ impl DateRanged for GetTradesPaginated {
 
 impl OffsetPaged for GetTradesPaginated {
     type Item = Trade;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -636,7 +658,7 @@ impl OffsetPaged for GetTradesPaginated {
 pub struct GetHistoricalTradesPaginated;
 
 /// Path parameters of [`GetHistoricalTradesPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHistoricalTradesPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -678,6 +700,17 @@ impl DateRanged for GetHistoricalTradesPaginated {
 
 impl OffsetPaged for GetHistoricalTradesPaginated {
     type Item = Trade;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -694,7 +727,7 @@ impl OffsetPaged for GetHistoricalTradesPaginated {
 pub struct GetTransactionsPaginated;
 
 /// Path parameters of [`GetTransactionsPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTransactionsPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -736,6 +769,17 @@ impl DateRanged for GetTransactionsPaginated {
 
 impl OffsetPaged for GetTransactionsPaginated {
     type Item = Transaction;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -752,7 +796,7 @@ impl OffsetPaged for GetTransactionsPaginated {
 pub struct GetHistoricalTransactionsPaginated;
 
 /// Path parameters of [`GetHistoricalTransactionsPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHistoricalTransactionsPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -794,6 +838,17 @@ impl DateRanged for GetHistoricalTransactionsPaginated {
 
 impl OffsetPaged for GetHistoricalTransactionsPaginated {
     type Item = Transaction;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -981,6 +1036,17 @@ impl DateRanged for GetWithdrawals {
 
 impl OffsetPaged for GetWithdrawals {
     type Item = Withdrawal;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.query.page = Some(0);
+        input.query.page_size = Some(page_size);
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.query.page = Some(page);
     }
@@ -1052,7 +1118,7 @@ impl Operation for GetWithdrawalsByClientId {
 pub struct GetWithdrawalsPaginated;
 
 /// Path parameters of [`GetWithdrawalsPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWithdrawalsPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -1094,6 +1160,17 @@ impl DateRanged for GetWithdrawalsPaginated {
 
 impl OffsetPaged for GetWithdrawalsPaginated {
     type Item = Withdrawal;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
