@@ -41,6 +41,10 @@ struct Op {
     pagination: String,
     /// Element type of the response list (offset) or of `payload` (cursor).
     item: Option<String>,
+    /// For a cursor page: the response's schema (it implements
+    /// `CursorPage`) and whether `payload` / `paginationToken` are plain
+    /// (required) fields rather than options.
+    page: Option<(String, bool, bool)>,
 }
 
 fn param_type(spec: &Spec, schema: &Value) -> Result<String, String> {
@@ -155,6 +159,20 @@ fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Res
         return Err(format!("{id}: no success body"));
     };
     let pagination = str_of(o, "x-pagination").to_owned();
+    let page = match pagination.as_str() {
+        "cursor" => ref_name(schema).map(|name| {
+            let plain = |field: &str| {
+                spec.schema(name).is_some_and(|s| {
+                    s.get("x-required-in-types").and_then(Value::as_bool) == Some(true)
+                        && s.get("required")
+                            .and_then(Value::as_array)
+                            .is_some_and(|r| r.iter().any(|f| f.as_str() == Some(field)))
+                })
+            };
+            (name.to_owned(), plain("payload"), plain("paginationToken"))
+        }),
+        _ => None,
+    };
     let item = match pagination.as_str() {
         "offset" => schema.get("items").and_then(ref_name).map(str::to_owned),
         "cursor" => ref_name(schema)
@@ -177,6 +195,7 @@ fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Res
         empty_ok,
         pagination,
         item,
+        page,
         id,
     })
 }
@@ -255,6 +274,7 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> Result<String, String> {
     );
     out.push('\n');
 
+    let mut pages = std::collections::BTreeSet::new();
     for op in ops {
         let id = &op.id;
         let _ = writeln!(
@@ -402,12 +422,27 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> Result<String, String> {
                 }
             }
             ("cursor", Some(item)) => {
+                // One impl per page type, however many operations answer it.
+                if let Some((page, plain_items, plain_token)) = &op.page
+                    && pages.insert(page.clone())
+                {
+                    let items = if *plain_items { "items" } else { "Some(items)" };
+                    let token = if *plain_token {
+                        "token.unwrap_or_default()"
+                    } else {
+                        "token"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "impl CursorPage for {page} {{\n    type Item = {item};\n    fn new(items: Vec<{item}>, token: Option<String>) -> Self {{\n        {page} {{ payload: {items}, pagination_token: {token}, ..Default::default() }}\n    }}\n    fn into_parts(self) -> (Vec<{item}>, Option<String>) {{\n        (self.payload.into_items(), self.pagination_token.into_token())\n    }}\n}}\n"
+                    );
+                }
                 if let Some(set) = setter(op, "paginationToken", "token") {
                     // `token` is already an Option: do not wrap it twice.
                     let set = set.replace("Some(token)", "token");
                     let _ = writeln!(
                         out,
-                        "impl CursorPaged for {id} {{\n    type Item = {item};\n    fn set_token(input: &mut Input<Self>, token: Option<String>) {{\n        {set}\n    }}\n    fn split(page: Self::Response) -> (Vec<{item}>, Option<String>) {{\n        (page.payload.into_items(), page.pagination_token.into_token())\n    }}\n}}\n"
+                        "impl CursorPaged for {id} {{\n    type Item = {item};\n    fn set_token(input: &mut Input<Self>, token: Option<String>) {{\n        {set}\n    }}\n    fn split(page: Self::Response) -> (Vec<{item}>, Option<String>) {{\n        page.into_parts()\n    }}\n}}\n"
                     );
                 }
             }

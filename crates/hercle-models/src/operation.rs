@@ -161,6 +161,21 @@ pub trait CursorPaged: Operation {
     fn split(page: Self::Response) -> (Vec<Self::Item>, Option<String>);
 }
 
+/// One page of a cursor-paged list, as the description shapes them all:
+/// the items (`payload`) and the token of the next page
+/// (`paginationToken`). Generated for every such page type, so that both
+/// the client ([`CursorPaged::split`]) and a server building pages go
+/// through one piece.
+pub trait CursorPage: Sized {
+    /// The element type.
+    type Item;
+    /// A page of `items`; `token` names the next page (none on the last).
+    fn new(items: Vec<Self::Item>, token: Option<String>) -> Self;
+    /// The items and the next page's token (`None` when absent or empty:
+    /// the last page).
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
+}
+
 /// A response field holding a list, required or not.
 pub trait IntoItems<T> {
     /// The list, empty when absent.

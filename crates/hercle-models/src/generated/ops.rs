@@ -1280,16 +1280,30 @@ impl Operation for GetBusinessEndUsers {
     type Response = GetBusinessEndUsersResponse;
 }
 
+impl CursorPage for BusinessEndUserCursorPage {
+    type Item = BusinessEndUser;
+    fn new(items: Vec<BusinessEndUser>, token: Option<String>) -> Self {
+        BusinessEndUserCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<BusinessEndUser>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetBusinessEndUsers {
     type Item = BusinessEndUser;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<BusinessEndUser>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1349,16 +1363,30 @@ impl Operation for GetIndividualEndUsers {
     type Response = GetIndividualEndUsersResponse;
 }
 
+impl CursorPage for IndividualEndUserCursorPage {
+    type Item = IndividualEndUser;
+    fn new(items: Vec<IndividualEndUser>, token: Option<String>) -> Self {
+        IndividualEndUserCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<IndividualEndUser>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetIndividualEndUsers {
     type Item = IndividualEndUser;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<IndividualEndUser>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1452,16 +1480,30 @@ impl Operation for GetDepositAccounts {
     type Response = GetDepositAccountsResponse;
 }
 
+impl CursorPage for DepositAccountCursorPage {
+    type Item = DepositAccount;
+    fn new(items: Vec<DepositAccount>, token: Option<String>) -> Self {
+        DepositAccountCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<DepositAccount>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetDepositAccounts {
     type Item = DepositAccount;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<DepositAccount>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1521,16 +1563,30 @@ impl Operation for GetPayees {
     type Response = GetPayeesResponse;
 }
 
+impl CursorPage for PayeeCursorPage {
+    type Item = Payee;
+    fn new(items: Vec<Payee>, token: Option<String>) -> Self {
+        PayeeCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<Payee>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetPayees {
     type Item = Payee;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<Payee>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1606,16 +1662,30 @@ impl Operation for GetPayeeAddresses {
     type Response = GetPayeeAddressesResponse;
 }
 
+impl CursorPage for PayeeAddressCursorPage {
+    type Item = PayeeAddress;
+    fn new(items: Vec<PayeeAddress>, token: Option<String>) -> Self {
+        PayeeAddressCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<PayeeAddress>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetPayeeAddresses {
     type Item = PayeeAddress;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<PayeeAddress>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1728,16 +1798,30 @@ impl DateRanged for GetTransfers {
     }
 }
 
+impl CursorPage for TransferCursorPage {
+    type Item = Transfer;
+    fn new(items: Vec<Transfer>, token: Option<String>) -> Self {
+        TransferCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<Transfer>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetTransfers {
     type Item = Transfer;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<Transfer>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
