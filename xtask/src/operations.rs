@@ -19,6 +19,8 @@ struct Param {
     field: String,
     ty: String,
     required: bool,
+    /// The schema's `maximum`, for integers (a page size's upper bound).
+    maximum: Option<i64>,
 }
 
 /// What the generator needs to know about one operation.
@@ -39,6 +41,10 @@ struct Op {
     pagination: String,
     /// Element type of the response list (offset) or of `payload` (cursor).
     item: Option<String>,
+    /// For a cursor page: the response's schema (it implements
+    /// `CursorPage`) and whether `payload` / `paginationToken` are plain
+    /// (required) fields rather than options.
+    page: Option<(String, bool, bool)>,
 }
 
 fn param_type(spec: &Spec, schema: &Value) -> Result<String, String> {
@@ -77,6 +83,7 @@ fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Res
             ty: param_type(spec, p.get("schema").unwrap_or(&Value::Null))
                 .map_err(|e| format!("{id}.{name}: {e}"))?,
             required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
+            maximum: p.pointer("/schema/maximum").and_then(Value::as_i64),
         };
         match p.get("in").and_then(Value::as_str) {
             Some("path") => path_params.push(param),
@@ -152,6 +159,20 @@ fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Res
         return Err(format!("{id}: no success body"));
     };
     let pagination = str_of(o, "x-pagination").to_owned();
+    let page = match pagination.as_str() {
+        "cursor" => ref_name(schema).map(|name| {
+            let plain = |field: &str| {
+                spec.schema(name).is_some_and(|s| {
+                    s.get("x-required-in-types").and_then(Value::as_bool) == Some(true)
+                        && s.get("required")
+                            .and_then(Value::as_array)
+                            .is_some_and(|r| r.iter().any(|f| f.as_str() == Some(field)))
+                })
+            };
+            (name.to_owned(), plain("payload"), plain("paginationToken"))
+        }),
+        _ => None,
+    };
     let item = match pagination.as_str() {
         "offset" => schema.get("items").and_then(ref_name).map(str::to_owned),
         "cursor" => ref_name(schema)
@@ -174,6 +195,7 @@ fn read_op(spec: &Spec, path: &str, method: &str, o: &Map<String, Value>) -> Res
         empty_ok,
         pagination,
         item,
+        page,
         id,
     })
 }
@@ -209,7 +231,7 @@ fn setter(op: &Op, name: &str, value: &str) -> Option<String> {
     Some(format!("input.{place}.{} = {value};", p.field))
 }
 
-fn gen_models(spec: &Spec, ops: &[Op]) -> String {
+fn gen_models(spec: &Spec, ops: &[Op]) -> Result<String, String> {
     let mut out = String::from(HEADER);
     out.push_str(
         "//! One type per REST operation of the description, implementing\n\
@@ -252,6 +274,7 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> String {
     );
     out.push('\n');
 
+    let mut pages = std::collections::BTreeSet::new();
     for op in ops {
         let id = &op.id;
         let _ = writeln!(
@@ -272,9 +295,16 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> String {
         let path_ty = if op.path_params.is_empty() {
             "()".to_owned()
         } else {
+            // An offset-paged operation's first page is built from defaults
+            // (`OffsetPaged::first_page`): its path needs one.
+            let default = if op.pagination == "offset" {
+                ", Default"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
-                "/// Path parameters of [`{id}`].\n#[derive(Clone, Debug, PartialEq)]\npub struct {id}Path {{"
+                "/// Path parameters of [`{id}`].\n#[derive(Clone, Debug{default}, PartialEq)]\npub struct {id}Path {{"
             );
             for p in &op.path_params {
                 let _ = writeln!(
@@ -371,34 +401,55 @@ fn gen_models(spec: &Spec, ops: &[Op]) -> String {
         }
         match (op.pagination.as_str(), &op.item) {
             ("offset", Some(item)) => {
-                if let (Some(set), Some((place, size))) =
-                    (setter(op, "page", "page"), find(op, "pageSize"))
-                {
+                if let (Some(set), Some(first), Some(set_size), Some((place, size))) = (
+                    setter(op, "page", "page"),
+                    setter(op, "page", "0"),
+                    setter(op, "pageSize", "page_size"),
+                    find(op, "pageSize"),
+                ) {
                     let get = if place == "path" || size.required {
                         format!("Some(input.{place}.{})", size.field)
                     } else {
                         format!("input.{place}.{}", size.field)
                     };
+                    let Some(max) = size.maximum else {
+                        return Err(format!("{id}: pageSize needs a maximum"));
+                    };
                     let _ = writeln!(
                         out,
-                        "impl OffsetPaged for {id} {{\n    type Item = {item};\n    fn set_page(input: &mut Input<Self>, page: i64) {{\n        {set}\n    }}\n    fn page_size(input: &Input<Self>) -> Option<i64> {{\n        {get}\n    }}\n    fn items(page: Self::Response) -> Vec<{item}> {{\n        page.into_items()\n    }}\n}}\n"
+                        "impl OffsetPaged for {id} {{\n    type Item = {item};\n    const MAX_PAGE_SIZE: i64 = {max};\n    fn first_page(page_size: i64) -> Input<Self> {{\n        let mut input: Input<Self> = Input {{ path: Default::default(), query: Default::default(), body: Default::default() }};\n        {first}\n        {set_size}\n        input\n    }}\n    fn set_page(input: &mut Input<Self>, page: i64) {{\n        {set}\n    }}\n    fn page_size(input: &Input<Self>) -> Option<i64> {{\n        {get}\n    }}\n    fn items(page: Self::Response) -> Vec<{item}> {{\n        page.into_items()\n    }}\n}}\n"
                     );
                 }
             }
             ("cursor", Some(item)) => {
+                // One impl per page type, however many operations answer it.
+                if let Some((page, plain_items, plain_token)) = &op.page
+                    && pages.insert(page.clone())
+                {
+                    let items = if *plain_items { "items" } else { "Some(items)" };
+                    let token = if *plain_token {
+                        "token.unwrap_or_default()"
+                    } else {
+                        "token"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "impl CursorPage for {page} {{\n    type Item = {item};\n    fn new(items: Vec<{item}>, token: Option<String>) -> Self {{\n        {page} {{ payload: {items}, pagination_token: {token}, ..Default::default() }}\n    }}\n    fn into_parts(self) -> (Vec<{item}>, Option<String>) {{\n        (self.payload.into_items(), self.pagination_token.into_token())\n    }}\n}}\n"
+                    );
+                }
                 if let Some(set) = setter(op, "paginationToken", "token") {
                     // `token` is already an Option: do not wrap it twice.
                     let set = set.replace("Some(token)", "token");
                     let _ = writeln!(
                         out,
-                        "impl CursorPaged for {id} {{\n    type Item = {item};\n    fn set_token(input: &mut Input<Self>, token: Option<String>) {{\n        {set}\n    }}\n    fn split(page: Self::Response) -> (Vec<{item}>, Option<String>) {{\n        (page.payload.into_items(), page.pagination_token.into_token())\n    }}\n}}\n"
+                        "impl CursorPaged for {id} {{\n    type Item = {item};\n    fn set_token(input: &mut Input<Self>, token: Option<String>) {{\n        {set}\n    }}\n    fn split(page: Self::Response) -> (Vec<{item}>, Option<String>) {{\n        page.into_parts()\n    }}\n}}\n"
                     );
                 }
             }
             _ => {}
         }
     }
-    out
+    Ok(out)
 }
 
 fn gen_client(ops: &[Op]) -> String {
@@ -457,7 +508,7 @@ pub(crate) fn generate(spec: &Spec) -> Result<Vec<(PathBuf, String)>, String> {
     Ok(vec![
         (
             PathBuf::from("crates/hercle-models/src/generated/ops.rs"),
-            rustfmt(&gen_models(spec, &ops))?,
+            rustfmt(&gen_models(spec, &ops)?)?,
         ),
         (PathBuf::from(CLIENT_FILE), rustfmt(&gen_client(&ops))?),
     ])

@@ -7,7 +7,6 @@ use crate::output::Json;
 use crate::terminal::{Spinner, confirm};
 use hercle::Decimal;
 use hercle::models::WithdrawRequest;
-use hercle::rest::Input;
 use hercle::rest::ops;
 
 /// `hercle withdraw`.
@@ -58,17 +57,7 @@ pub(crate) async fn balances(ctx: &Ctx) -> Result<(), Failure> {
 }
 
 pub(crate) async fn transactions(ctx: &Ctx, range: RangeArgs) -> Result<(), Failure> {
-    let input = Input::<ops::GetTransactionsPaginated> {
-        path: ops::GetTransactionsPaginatedPath {
-            start_date: String::new(),
-            end_date: String::new(),
-            page: 0,
-            page_size: 50,
-        },
-        query: (),
-        body: (),
-    };
-    page_range(ctx, input, &range, &[]).await
+    page_range::<ops::GetTransactionsPaginated>(ctx, &range, &[]).await
 }
 
 pub(crate) async fn withdraw(ctx: &Ctx, args: WithdrawArgs) -> Result<(), Failure> {

@@ -59,10 +59,10 @@ fn parse_instant(s: &str, end_of_day: bool) -> Result<OffsetDateTime, String> {
 }
 
 /// Every item of a date range: windows no longer than the operation
-/// allows, pages fetched lazily, at most `--limit` items.
+/// allows, pages as large as it allows fetched lazily, at most `--limit`
+/// items.
 pub(crate) async fn page_range<O>(
     ctx: &Ctx,
-    input: Input<O>,
     range: &RangeArgs,
     columns: &[&str],
 ) -> Result<(), Failure>
@@ -74,7 +74,8 @@ where
     let (from, to) = range.bounds()?;
     let collected = {
         let _s = Spinner::start("paging");
-        let items = ctx.rest()?.offset_items_in_range(input, from, to);
+        let first = O::first_page(O::MAX_PAGE_SIZE);
+        let items = ctx.rest()?.offset_items_in_range(first, from, to);
         hercle::rest::paging::collect_bounded(items, range.limit).await?
     };
     ctx.print_value(&collected.items, columns)?;

@@ -7,7 +7,6 @@ use crate::output::Json;
 use crate::terminal::{Spinner, confirm};
 use hercle::Decimal;
 use hercle::models::{AcceptRfqRequest, CreateRfqRequest, PlaceOtcOrderRequest, Side};
-use hercle::rest::Input;
 use hercle::rest::ops;
 
 /// `hercle buy` / `hercle sell`.
@@ -159,17 +158,7 @@ pub(crate) async fn orders(ctx: &Ctx, args: HistoryArgs) -> Result<(), Failure> 
             .await?;
         return ctx.print_value(&orders, COLUMNS);
     }
-    let input = Input::<ops::GetOrdersPaginated> {
-        path: ops::GetOrdersPaginatedPath {
-            start_date: String::new(),
-            end_date: String::new(),
-            page: 0,
-            page_size: 50,
-        },
-        query: (),
-        body: (),
-    };
-    page_range(ctx, input, &args.range, COLUMNS).await
+    page_range::<ops::GetOrdersPaginated>(ctx, &args.range, COLUMNS).await
 }
 
 pub(crate) async fn trades(ctx: &Ctx, args: HistoryArgs) -> Result<(), Failure> {
@@ -189,15 +178,5 @@ pub(crate) async fn trades(ctx: &Ctx, args: HistoryArgs) -> Result<(), Failure> 
             .await?;
         return ctx.print_value(&trades, COLUMNS);
     }
-    let input = Input::<ops::GetTradesPaginated> {
-        path: ops::GetTradesPaginatedPath {
-            start_date: String::new(),
-            end_date: String::new(),
-            page: 0,
-            page_size: 50,
-        },
-        query: (),
-        body: (),
-    };
-    page_range(ctx, input, &args.range, COLUMNS).await
+    page_range::<ops::GetTradesPaginated>(ctx, &args.range, COLUMNS).await
 }

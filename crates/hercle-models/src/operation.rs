@@ -131,6 +131,12 @@ impl QueryParams for () {
 pub trait OffsetPaged: Operation {
     /// The element type of a page.
     type Item;
+    /// The largest page size the description allows (`pageSize`'s maximum).
+    const MAX_PAGE_SIZE: i64;
+    /// The input of page 0 with `page_size` items a page, every other
+    /// parameter empty: the paging helpers fill in the rest (the date range
+    /// of each window, the page number).
+    fn first_page(page_size: i64) -> Input<Self>;
     /// Sets the page number.
     fn set_page(input: &mut Input<Self>, page: i64);
     /// The page size asked for, if set.
@@ -153,6 +159,21 @@ pub trait CursorPaged: Operation {
     fn set_token(input: &mut Input<Self>, token: Option<String>);
     /// The items of one page and the token of the next (none or empty on the last).
     fn split(page: Self::Response) -> (Vec<Self::Item>, Option<String>);
+}
+
+/// One page of a cursor-paged list, as the description shapes them all:
+/// the items (`payload`) and the token of the next page
+/// (`paginationToken`). Generated for every such page type, so that both
+/// the client ([`CursorPaged::split`]) and a server building pages go
+/// through one piece.
+pub trait CursorPage: Sized {
+    /// The element type.
+    type Item;
+    /// A page of `items`; `token` names the next page (none on the last).
+    fn new(items: Vec<Self::Item>, token: Option<String>) -> Self;
+    /// The items and the next page's token (`None` when absent or empty:
+    /// the last page).
+    fn into_parts(self) -> (Vec<Self::Item>, Option<String>);
 }
 
 /// A response field holding a list, required or not.

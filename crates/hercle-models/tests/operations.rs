@@ -11,7 +11,8 @@
 
 use hercle_models::catalog::{Endpoint, RenderError};
 use hercle_models::operation::{
-    Operation, PathParams, QueryParams, RequestContent, decode_component,
+    CursorPage, CursorPaged, OffsetPaged, Operation, PathParams, QueryParams, RequestContent,
+    decode_component,
 };
 use hercle_models::ops::{self, OperationId};
 use hercle_models::{ENDPOINTS, HUB_METHODS, HubMethodId};
@@ -120,6 +121,47 @@ fn path_and_query_values() {
             ("paginationToken", "t".to_owned())
         ]
     );
+}
+
+#[test]
+fn first_pages_come_from_the_pagination_metadata() {
+    // Page size in the path: page 0, the size given, the range still empty.
+    assert_eq!(ops::GetOrdersPaginated::MAX_PAGE_SIZE, 50);
+    let orders = ops::GetOrdersPaginated::first_page(25);
+    assert_eq!(
+        orders.path.values(),
+        [
+            ("startDate", String::new()),
+            ("endDate", String::new()),
+            ("page", "0".to_owned()),
+            ("pageSize", "25".to_owned()),
+        ]
+    );
+    assert_eq!(ops::GetOrdersPaginated::page_size(&orders), Some(25));
+    // Page size in the query (optional there): set, and the filters unset.
+    let withdrawals = ops::GetWithdrawals::first_page(ops::GetWithdrawals::MAX_PAGE_SIZE);
+    let mut pairs = Vec::new();
+    withdrawals.query.pairs(&mut pairs);
+    assert_eq!(
+        pairs,
+        [("page", "0".to_owned()), ("pageSize", "50".to_owned())]
+    );
+}
+
+#[test]
+fn cursor_pages_are_built_and_split_by_one_piece() {
+    let payee = |id: &str| hercle_models::Payee {
+        id: Some(id.to_owned()),
+        ..Default::default()
+    };
+    let page = hercle_models::PayeeCursorPage::new(vec![payee("a")], Some("next".to_owned()));
+    assert_eq!(page.payload.as_deref(), Some(&[payee("a")][..]));
+    assert_eq!(page.pagination_token.as_deref(), Some("next"));
+    let (items, token) = ops::GetPayees::split(page);
+    assert_eq!((items, token.as_deref()), (vec![payee("a")], Some("next")));
+    // An empty token is the last page, as an absent one is.
+    let last = hercle_models::PayeeCursorPage::new(Vec::new(), Some(String::new()));
+    assert_eq!(last.into_parts(), (Vec::new(), None));
 }
 
 #[test]

@@ -68,7 +68,8 @@ mod tests {
             .map(|a| RawValue::from_string((*a).to_owned()).unwrap())
             .collect();
         let refs: Vec<&RawValue> = owned.iter().map(AsRef::as_ref).collect();
-        let HubCall::Reply(envelope) = invoke(app, "sandbox-key", method, &refs) else {
+        let id = hercle_models::HubMethodId::from_name(method).unwrap();
+        let HubCall::Reply(envelope) = invoke(app, "sandbox-key", id, &refs) else {
             panic!("{method} answers with a reply");
         };
         let subject = envelope.subject.unwrap_or_default();

@@ -8,8 +8,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, missing_docs)]
 
 use futures_util::TryStreamExt as _;
-use hercle::rest::Input;
-use hercle::rest::ops::{GetTradesPaginated, GetTradesPaginatedPath};
+use hercle::models::operation::OffsetPaged as _;
+use hercle::rest::ops::GetTradesPaginated;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -18,16 +18,7 @@ pub async fn run(client: &hercle::Client) -> Result<(), Error> {
     let end = time::OffsetDateTime::now_utc();
     let start = end - time::Duration::days(7);
     // Dates and page are filled in per window and page; the page size stays.
-    let input = Input::<GetTradesPaginated> {
-        path: GetTradesPaginatedPath {
-            start_date: String::new(),
-            end_date: String::new(),
-            page: 0,
-            page_size: 50,
-        },
-        query: (),
-        body: (),
-    };
+    let input = GetTradesPaginated::first_page(GetTradesPaginated::MAX_PAGE_SIZE);
     let mut trades = std::pin::pin!(rest.offset_items_in_range(input, start, end));
     let mut count = 0;
     while let Some(trade) = trades.try_next().await? {

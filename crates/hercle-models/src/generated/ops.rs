@@ -437,7 +437,7 @@ impl Operation for GetOrdersByClientId {
 pub struct GetOrdersPaginated;
 
 /// Path parameters of [`GetOrdersPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetOrdersPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -479,6 +479,17 @@ impl DateRanged for GetOrdersPaginated {
 
 impl OffsetPaged for GetOrdersPaginated {
     type Item = Order;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -578,7 +589,7 @@ impl Operation for GetTradesByClientId {
 pub struct GetTradesPaginated;
 
 /// Path parameters of [`GetTradesPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTradesPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -620,6 +631,17 @@ impl DateRanged for GetTradesPaginated {
 
 impl OffsetPaged for GetTradesPaginated {
     type Item = Trade;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -636,7 +658,7 @@ impl OffsetPaged for GetTradesPaginated {
 pub struct GetHistoricalTradesPaginated;
 
 /// Path parameters of [`GetHistoricalTradesPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHistoricalTradesPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -678,6 +700,17 @@ impl DateRanged for GetHistoricalTradesPaginated {
 
 impl OffsetPaged for GetHistoricalTradesPaginated {
     type Item = Trade;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -694,7 +727,7 @@ impl OffsetPaged for GetHistoricalTradesPaginated {
 pub struct GetTransactionsPaginated;
 
 /// Path parameters of [`GetTransactionsPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetTransactionsPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -736,6 +769,17 @@ impl DateRanged for GetTransactionsPaginated {
 
 impl OffsetPaged for GetTransactionsPaginated {
     type Item = Transaction;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -752,7 +796,7 @@ impl OffsetPaged for GetTransactionsPaginated {
 pub struct GetHistoricalTransactionsPaginated;
 
 /// Path parameters of [`GetHistoricalTransactionsPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetHistoricalTransactionsPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -794,6 +838,17 @@ impl DateRanged for GetHistoricalTransactionsPaginated {
 
 impl OffsetPaged for GetHistoricalTransactionsPaginated {
     type Item = Transaction;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -981,6 +1036,17 @@ impl DateRanged for GetWithdrawals {
 
 impl OffsetPaged for GetWithdrawals {
     type Item = Withdrawal;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.query.page = Some(0);
+        input.query.page_size = Some(page_size);
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.query.page = Some(page);
     }
@@ -1052,7 +1118,7 @@ impl Operation for GetWithdrawalsByClientId {
 pub struct GetWithdrawalsPaginated;
 
 /// Path parameters of [`GetWithdrawalsPaginated`].
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct GetWithdrawalsPaginatedPath {
     /// `{startDate}`
     pub start_date: String,
@@ -1094,6 +1160,17 @@ impl DateRanged for GetWithdrawalsPaginated {
 
 impl OffsetPaged for GetWithdrawalsPaginated {
     type Item = Withdrawal;
+    const MAX_PAGE_SIZE: i64 = 50;
+    fn first_page(page_size: i64) -> Input<Self> {
+        let mut input: Input<Self> = Input {
+            path: Default::default(),
+            query: Default::default(),
+            body: Default::default(),
+        };
+        input.path.page = 0;
+        input.path.page_size = page_size;
+        input
+    }
     fn set_page(input: &mut Input<Self>, page: i64) {
         input.path.page = page;
     }
@@ -1203,16 +1280,30 @@ impl Operation for GetBusinessEndUsers {
     type Response = GetBusinessEndUsersResponse;
 }
 
+impl CursorPage for BusinessEndUserCursorPage {
+    type Item = BusinessEndUser;
+    fn new(items: Vec<BusinessEndUser>, token: Option<String>) -> Self {
+        BusinessEndUserCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<BusinessEndUser>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetBusinessEndUsers {
     type Item = BusinessEndUser;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<BusinessEndUser>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1272,16 +1363,30 @@ impl Operation for GetIndividualEndUsers {
     type Response = GetIndividualEndUsersResponse;
 }
 
+impl CursorPage for IndividualEndUserCursorPage {
+    type Item = IndividualEndUser;
+    fn new(items: Vec<IndividualEndUser>, token: Option<String>) -> Self {
+        IndividualEndUserCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<IndividualEndUser>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetIndividualEndUsers {
     type Item = IndividualEndUser;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<IndividualEndUser>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1375,16 +1480,30 @@ impl Operation for GetDepositAccounts {
     type Response = GetDepositAccountsResponse;
 }
 
+impl CursorPage for DepositAccountCursorPage {
+    type Item = DepositAccount;
+    fn new(items: Vec<DepositAccount>, token: Option<String>) -> Self {
+        DepositAccountCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<DepositAccount>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetDepositAccounts {
     type Item = DepositAccount;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<DepositAccount>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1444,16 +1563,30 @@ impl Operation for GetPayees {
     type Response = GetPayeesResponse;
 }
 
+impl CursorPage for PayeeCursorPage {
+    type Item = Payee;
+    fn new(items: Vec<Payee>, token: Option<String>) -> Self {
+        PayeeCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<Payee>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetPayees {
     type Item = Payee;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<Payee>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1529,16 +1662,30 @@ impl Operation for GetPayeeAddresses {
     type Response = GetPayeeAddressesResponse;
 }
 
+impl CursorPage for PayeeAddressCursorPage {
+    type Item = PayeeAddress;
+    fn new(items: Vec<PayeeAddress>, token: Option<String>) -> Self {
+        PayeeAddressCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<PayeeAddress>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetPayeeAddresses {
     type Item = PayeeAddress;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<PayeeAddress>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 
@@ -1651,16 +1798,30 @@ impl DateRanged for GetTransfers {
     }
 }
 
+impl CursorPage for TransferCursorPage {
+    type Item = Transfer;
+    fn new(items: Vec<Transfer>, token: Option<String>) -> Self {
+        TransferCursorPage {
+            payload: Some(items),
+            pagination_token: token,
+            ..Default::default()
+        }
+    }
+    fn into_parts(self) -> (Vec<Transfer>, Option<String>) {
+        (
+            self.payload.into_items(),
+            self.pagination_token.into_token(),
+        )
+    }
+}
+
 impl CursorPaged for GetTransfers {
     type Item = Transfer;
     fn set_token(input: &mut Input<Self>, token: Option<String>) {
         input.query.pagination_token = token;
     }
     fn split(page: Self::Response) -> (Vec<Transfer>, Option<String>) {
-        (
-            page.payload.into_items(),
-            page.pagination_token.into_token(),
-        )
+        page.into_parts()
     }
 }
 

@@ -10,6 +10,7 @@ use crate::domain::paging::{self, OffsetList};
 use crate::domain::state::State;
 use hercle_models::catalog::{Endpoint, HttpMethod};
 use hercle_models::contract::{self, Location};
+use hercle_models::operation::CursorPage;
 use hercle_models::ops::OperationId as Op;
 use hercle_models::*;
 use serde::Serialize;
@@ -263,26 +264,30 @@ fn offset(params: &[(&str, &str)]) -> Result<paging::OffsetQuery, ApiError> {
     })
 }
 
-/// A cursor page of `items`, after the `from`/`to` window when the
+/// A cursor page `P` of `items`, after the `from`/`to` window when the
 /// operation takes one (`time_of` reads an item's creation time).
-fn cursor<T: Clone>(
-    items: &[T],
-    id_of: impl Fn(&T) -> Option<&str>,
-    time_of: impl Fn(&T) -> Option<time::OffsetDateTime>,
+fn cursor<P: CursorPage>(
+    items: &[P::Item],
+    id_of: impl Fn(&P::Item) -> Option<&str>,
+    time_of: impl Fn(&P::Item) -> Option<time::OffsetDateTime>,
     query: &Query,
-) -> Result<(Vec<T>, Option<String>), ApiError> {
+) -> Result<P, ApiError>
+where
+    P::Item: Clone,
+{
     let size = query
         .get("pageSize")
         .ok_or_else(|| ApiError::missing("pageSize"))?;
     let window = paging::Window::parse(("from", query.get("from")), ("to", query.get("to")))?;
-    paging::cursor_in(
+    let (payload, token) = paging::cursor_in(
         items,
         &window,
         id_of,
         time_of,
         size,
         query.get("paginationToken"),
-    )
+    )?;
+    Ok(P::new(payload, token))
 }
 
 /// When an item was created, for the windows.
@@ -532,36 +537,26 @@ fn dispatch(
         Op::RegisterIndividualEndUser => ok(endpoint, &state.register_individual(key, body(req)?)?),
         Op::GetBusinessEndUsers => {
             let items = state.businesses(key);
-            let (payload, token) = cursor(
-                &items,
-                |u| u.id.as_deref(),
-                |u| created(u.created_at.as_ref()),
-                &query,
-            )?;
             ok(
                 endpoint,
-                &BusinessEndUserCursorPage {
-                    payload: Some(payload),
-                    pagination_token: token,
-                    ..Default::default()
-                },
+                &cursor::<BusinessEndUserCursorPage>(
+                    &items,
+                    |u| u.id.as_deref(),
+                    |u| created(u.created_at.as_ref()),
+                    &query,
+                )?,
             )
         }
         Op::GetIndividualEndUsers => {
             let items = state.individuals(key);
-            let (payload, token) = cursor(
-                &items,
-                |u| u.id.as_deref(),
-                |u| created(u.created_at.as_ref()),
-                &query,
-            )?;
             ok(
                 endpoint,
-                &IndividualEndUserCursorPage {
-                    payload: Some(payload),
-                    pagination_token: token,
-                    ..Default::default()
-                },
+                &cursor::<IndividualEndUserCursorPage>(
+                    &items,
+                    |u| u.id.as_deref(),
+                    |u| created(u.created_at.as_ref()),
+                    &query,
+                )?,
             )
         }
         Op::UploadEndUserDocument => {
@@ -615,14 +610,9 @@ fn dispatch(
         Op::GetDepositAccounts => {
             let items = state.deposit_accounts(key);
             // No from/to on this list: nothing to window.
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), |_| None, &query)?;
             ok(
                 endpoint,
-                &DepositAccountCursorPage {
-                    payload: Some(payload),
-                    pagination_token: token,
-                    ..Default::default()
-                },
+                &cursor::<DepositAccountCursorPage>(&items, |u| u.id.as_deref(), |_| None, &query)?,
             )
         }
         Op::RegisterPayee => {
@@ -637,19 +627,14 @@ fn dispatch(
         }
         Op::GetPayees => {
             let items = state.payees(key);
-            let (payload, token) = cursor(
-                &items,
-                |u| u.id.as_deref(),
-                |u| created(u.created_at.as_ref()),
-                &query,
-            )?;
             ok(
                 endpoint,
-                &PayeeCursorPage {
-                    payload: Some(payload),
-                    pagination_token: token,
-                    ..Default::default()
-                },
+                &cursor::<PayeeCursorPage>(
+                    &items,
+                    |u| u.id.as_deref(),
+                    |u| created(u.created_at.as_ref()),
+                    &query,
+                )?,
             )
         }
         Op::RegisterPayeeAddress => {
@@ -662,19 +647,14 @@ fn dispatch(
         Op::GetPayeeAddresses => {
             let payee = q("payeeId").ok_or_else(|| ApiError::missing("payeeId"))?;
             let items = state.payee_addresses(key, &payee);
-            let (payload, token) = cursor(
-                &items,
-                |u| u.id.as_deref(),
-                |u| created(u.created_at.as_ref()),
-                &query,
-            )?;
             ok(
                 endpoint,
-                &PayeeAddressCursorPage {
-                    payload: Some(payload),
-                    pagination_token: token,
-                    ..Default::default()
-                },
+                &cursor::<PayeeAddressCursorPage>(
+                    &items,
+                    |u| u.id.as_deref(),
+                    |u| created(u.created_at.as_ref()),
+                    &query,
+                )?,
             )
         }
         Op::CreateTransfer => ok(
@@ -710,14 +690,9 @@ fn dispatch(
                 ref_id: q("refId"),
             };
             let items = state.transfers(key, &filter, &window);
-            let (payload, token) = cursor(&items, |u| u.id.as_deref(), |_| None, &query)?;
             ok(
                 endpoint,
-                &TransferCursorPage {
-                    payload: Some(payload),
-                    pagination_token: token,
-                    ..Default::default()
-                },
+                &cursor::<TransferCursorPage>(&items, |u| u.id.as_deref(), |_| None, &query)?,
             )
         }
         Op::GetTransactionLedger => ok(

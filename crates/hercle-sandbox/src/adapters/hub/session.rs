@@ -15,7 +15,7 @@ use super::calls::{self, HubCall};
 use super::context::Hub;
 use super::link::{Inbound, Link, Socket};
 use crate::app::faults::HubFault;
-use hercle_models::HubEnvelope;
+use hercle_models::{HubEnvelope, HubMethodId};
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use rust_decimal::Decimal;
@@ -668,11 +668,7 @@ fn dispatch(hub: &Hub, key: &str, msg: HubMessage<'_>) -> Action {
     match msg {
         HubMessage::Invocation(inv) => {
             let id = inv.invocation_id.as_deref();
-            // The .NET server looks hub methods up case-insensitively.
-            let Some(method) = hercle_models::HUB_METHODS
-                .iter()
-                .find(|m| m.name.eq_ignore_ascii_case(&inv.target))
-            else {
+            let Some(method) = hub_method(&inv.target) else {
                 if let Some(id) = id {
                     encode::completion_error(
                         &mut out,
@@ -693,7 +689,7 @@ fn dispatch(hub: &Hub, key: &str, msg: HubMessage<'_>) -> Action {
                 return Action::Send(out);
             }
             let args: Vec<&RawValue> = inv.arguments.iter().map(|a| a.as_raw()).collect();
-            let call = calls::invoke(&hub.app, key, method.name, &args);
+            let call = calls::invoke(&hub.app, key, method, &args);
             // Results travel as events; the Completion (only for a blocking
             // call) comes after them and carries nothing, since what the real
             // hub puts in it is undocumented.
@@ -741,10 +737,7 @@ fn dispatch(hub: &Hub, key: &str, msg: HubMessage<'_>) -> Action {
             }
         }
         HubMessage::StreamInvocation(s) => {
-            let known = hercle_models::HUB_METHODS
-                .iter()
-                .any(|m| m.name.eq_ignore_ascii_case(&s.target));
-            let error = if known {
+            let error = if hub_method(&s.target).is_some() {
                 format!(
                     "The client attempted to invoke the non-streaming '{}' method with a streaming invocation.",
                     s.target
@@ -761,6 +754,14 @@ fn dispatch(hub: &Hub, key: &str, msg: HubMessage<'_>) -> Action {
         // Completions, StreamItems, cancels, Acks and Sequences need no answer.
         _ => Action::Send(out),
     }
+}
+
+/// The hub method an invocation's target names: looked up
+/// case-insensitively, as the .NET server does, once per invocation.
+fn hub_method(target: &str) -> Option<HubMethodId> {
+    HubMethodId::ALL
+        .into_iter()
+        .find(|m| m.as_str().eq_ignore_ascii_case(target))
 }
 
 /// A non-blocking invocation of `target` whose one argument is the
