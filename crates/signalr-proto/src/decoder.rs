@@ -217,15 +217,7 @@ impl Decoder {
         while let Some(end) = memchr::memchr(RECORD_SEPARATOR, rest) {
             let (record, after) = rest.split_at(end);
             rest = after.get(1..).unwrap_or_default();
-            self.cur.records += 1;
-            let record = if record.len() > self.cur.max {
-                Err(DecodeError::TooLarge {
-                    size: record.len(),
-                    max: self.cur.max,
-                })
-            } else {
-                Ok(record)
-            };
+            let record = self.cur.count(record.len()).map(|()| record);
             if each(record).is_break() {
                 return self.push(rest);
             }
@@ -245,14 +237,10 @@ impl Decoder {
     where
         F: FnMut(Result<&[u8], DecodeError>) -> ControlFlow<()>,
     {
-        loop {
-            let record = match self.next_record() {
-                Ok(None) => return ControlFlow::Continue(()),
-                Ok(Some(record)) => Ok(record),
-                Err(e) => Err(e),
-            };
+        while let Some(record) = self.next_record().transpose() {
             each(record)?;
         }
+        ControlFlow::Continue(())
     }
 
     /// Nothing buffered, pending or being skipped: the next byte starts a record.
@@ -361,6 +349,13 @@ impl Cursor {
         };
         let begin = self.start;
         self.start = begin + len + 1;
+        self.count(len)?;
+        Ok(Some((begin, begin + len)))
+    }
+
+    /// Counts a complete record of `len` bytes taken out, buffered or read
+    /// in place: an error when it is over the limit.
+    fn count(&mut self, len: usize) -> Result<(), DecodeError> {
         self.records += 1;
         if len > self.max {
             return Err(DecodeError::TooLarge {
@@ -368,6 +363,6 @@ impl Cursor {
                 max: self.max,
             });
         }
-        Ok(Some((begin, begin + len)))
+        Ok(())
     }
 }
