@@ -181,6 +181,10 @@ fn numbers_the_models_refuse_go_to_the_general_path_and_fail_there() {
         "1e400",
         "0.00000000000000000000000000001",
         "01.5",
+        // Leading zeros after a sign: parse_exact alone would take these.
+        "-00",
+        "-000000000000000000",
+        "-01.5",
         "1.",
         ".5",
         "+1",
