@@ -2,11 +2,12 @@
 //! the envelope (inside a JSON string) and the quote (inside a JSON string
 //! inside that) straight from the record bytes, in one pass.
 //!
-//! It accepts a strict subset of JSON: the whole argument string is printable
-//! ASCII (checked once, up front, in a loop that vectorizes), no whitespace, no escape except the quotes of the two inner
-//! levels (`\"` for the envelope, `\\\"` for the quote), only the known keys,
-//! each at most once. A string value without escapes is its own unescaped
-//! text, so it is used as it stands. A plain number (no sign, no exponent,
+//! It accepts a strict subset of JSON: the argument string is valid UTF-8
+//! (checked once, up front), no whitespace, no control character, no
+//! escape except the quotes of the two inner levels (`\"` for the
+//! envelope, `\\\"` for the quote), only the known keys, each at most
+//! once. A string value without escapes is its own unescaped text, so it
+//! is used as it stands. A plain number (no sign, no exponent,
 //! at most 19 digits) is built into its `Decimal` while its digits are
 //! read; any other goes through the models' exact-decimal parser.
 //! Timestamps go through the models' lenient parser. Everything else
@@ -29,9 +30,10 @@ const Q2: &[u8] = br#"\\\""#;
 
 /// `Some` only for a price update laid out as HercleX sends it.
 pub(super) fn price_update(record: &[u8]) -> Option<PriceUpdate> {
-    let (envelope, quote) = parts(record)?;
-    let envelope = build_envelope(&envelope)?;
-    let quote = build_quote(quote)?;
+    let mut p = Parts::default();
+    p.read(record)?;
+    let envelope = build_envelope(&p.envelope);
+    let quote = build_quote(&mut p.quote)?;
     Some(PriceUpdate { envelope, quote })
 }
 
@@ -40,66 +42,56 @@ pub(super) fn price_update(record: &[u8]) -> Option<PriceUpdate> {
 /// required field (`envelope_has_no_required_field` checks it), so whenever
 /// this answers, [`price_update`] answers the same.
 pub(super) fn price_quote(record: &[u8]) -> Option<(Option<&str>, SubscribePairPriceChannelData)> {
-    let (envelope, quote) = parts(record)?;
-    let client_id = opt_text(envelope.client_id)?;
-    Some((client_id, build_quote(quote)?))
+    let mut p = Parts::default();
+    p.read(record)?;
+    Some((p.envelope.client_id, build_quote(&mut p.quote)?))
 }
 
-/// The fields of a price update laid out as HercleX sends it.
-fn parts(record: &[u8]) -> Option<(EnvelopeParts<'_>, QuoteParts<'_>)> {
-    let rest = record.strip_prefix(br#"{"type":1,"target":""#)?;
-    let rest = rest.strip_prefix(SUBSCRIPTIONS_TARGET.as_bytes())?;
-    let rest = rest.strip_prefix(br#"","arguments":[""#)?;
-    // No raw `"` passes the scanner but those of `\"`, so the argument
-    // string ends here.
-    let body = rest.strip_suffix(br#""]}"#)?;
-    if !plain_ascii(body) {
-        return None;
-    }
-    let mut cur = Cursor { b: body, i: 0 };
-    let mut envelope = cur.envelope()?;
-    let quote = envelope.data.take()?;
-    (cur.i == body.len()).then_some((envelope, quote))
+/// The fields of a price update, borrowed from the record. The scanner
+/// writes each value straight into its slot here: values passed back by
+/// return were built in pieces on the stack and copied whole (a stalled
+/// load each), and these structs moved by value cost a `memcpy` each.
+#[derive(Default)]
+struct Parts<'a> {
+    envelope: EnvelopeParts<'a>,
+    quote: QuoteParts<'a>,
 }
 
-/// Printable ASCII. Checked for the whole argument at once, with no early
-/// exit so that it vectorizes; every value the scanner then takes is plain
-/// ASCII text. A raw `"` passes here because the inner levels' quotes are
-/// escaped ones (`\"`); [`Cursor::string`] refuses one inside a value.
-fn plain_ascii(b: &[u8]) -> bool {
-    !b.iter()
-        .fold(false, |bad, &c| bad | (c.wrapping_sub(0x20) > 0x5e))
-}
-
-/// Text the scanner has already checked to be ASCII.
-fn text(b: &[u8]) -> Option<&str> {
-    std::str::from_utf8(b).ok()
-}
-
-/// [`text`] of an optional field: `None` only when it is there and not text.
-fn opt_text(b: Option<&[u8]>) -> Option<Option<&str>> {
-    match b {
-        Some(b) => text(b).map(Some),
-        None => Some(None),
+impl<'a> Parts<'a> {
+    /// Reads a price update laid out as HercleX sends it.
+    fn read(&mut self, record: &'a [u8]) -> Option<()> {
+        let rest = record.strip_prefix(br#"{"type":1,"target":""#)?;
+        let rest = rest.strip_prefix(SUBSCRIPTIONS_TARGET.as_bytes())?;
+        let rest = rest.strip_prefix(br#"","arguments":[""#)?;
+        // No raw `"` passes the scanner but those of `\"`, so the argument
+        // string ends here.
+        let body = rest.strip_suffix(br#""]}"#)?;
+        // One check for the whole argument: every value is then a `&str`
+        // slice of it.
+        let body = std::str::from_utf8(body).ok()?;
+        let mut cur = Cursor { s: body, i: 0 };
+        cur.envelope(self)?;
+        (cur.i == body.len() && self.envelope.data && self.envelope.subject.is_some()).then_some(())
     }
 }
 
-/// Fields of the envelope as read, borrowed from the record.
+/// Fields of the envelope as read.
 #[derive(Default)]
 struct EnvelopeParts<'a> {
-    channel: Option<&'a [u8]>,
-    topic: Option<&'a [u8]>,
-    subject: Option<&'a [u8]>,
-    r#type: Option<&'a [u8]>,
-    client_id: Option<&'a [u8]>,
-    data: Option<QuoteParts<'a>>,
+    channel: Option<&'a str>,
+    topic: Option<&'a str>,
+    subject: Option<&'a str>,
+    r#type: Option<&'a str>,
+    client_id: Option<&'a str>,
+    /// `data` was there (its fields are in [`Parts::quote`]).
+    data: bool,
 }
 
-/// Fields of the quote as read, borrowed from the record.
+/// Fields of the quote as read.
 #[derive(Default)]
 struct QuoteParts<'a> {
-    id: Option<&'a [u8]>,
-    pair: Option<&'a [u8]>,
+    id: Option<&'a str>,
+    pair: Option<&'a str>,
     buy_price: Option<Decimal>,
     sell_price: Option<Decimal>,
     mark_price: Option<Decimal>,
@@ -110,69 +102,72 @@ struct QuoteParts<'a> {
 /// The one place the fast path builds a [`PriceQuote`]: when a field becomes
 /// required in the generated model, `?` on it here sends a record without it
 /// to the general path, which reports the error.
-fn build_quote(p: QuoteParts<'_>) -> Option<SubscribePairPriceChannelData> {
+fn build_quote(p: &mut QuoteParts<'_>) -> Option<SubscribePairPriceChannelData> {
     Some(PriceQuote {
-        id: text(p.id?)?.to_owned(),
-        pair: text(p.pair?)?.to_owned(),
+        id: p.id?.to_owned(),
+        pair: p.pair?.to_owned(),
         buy_price: p.buy_price?,
         sell_price: p.sell_price,
         mark_price: p.mark_price,
         size: p.size,
-        timestamp: p.timestamp,
+        timestamp: p.timestamp.take(),
         extra: Default::default(),
     })
 }
 
-/// The one place the fast path builds a [`HubEnvelope`] (same rule as
-/// [`build_quote`]); `data` has been moved into the quote.
-fn build_envelope(p: &EnvelopeParts<'_>) -> Option<HubEnvelope> {
-    let owned = |v| opt_text(v).map(|v| v.map(str::to_owned));
-    Some(HubEnvelope {
-        channel: opt_text(p.channel)?.map(HubChannel::from_wire),
-        topic: owned(p.topic)?,
-        subject: owned(p.subject)?,
-        r#type: opt_text(p.r#type)?.map(HubMessageType::from_wire),
-        client_id: owned(p.client_id)?,
+/// The one place the fast path builds a [`HubEnvelope`]: it has no
+/// required field, and one that becomes required stops this compiling.
+/// `data` has gone into the quote.
+fn build_envelope(p: &EnvelopeParts<'_>) -> HubEnvelope {
+    HubEnvelope {
+        channel: p.channel.map(HubChannel::from_wire),
+        topic: p.topic.map(str::to_owned),
+        subject: p.subject.map(str::to_owned),
+        r#type: p.r#type.map(HubMessageType::from_wire),
+        client_id: p.client_id.map(str::to_owned),
         data: None,
         extra: Default::default(),
-    })
-}
-
-/// A position in the argument string, which [`plain_ascii`] has checked.
-struct Cursor<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-/// Stores `value` in `slot` unless the key was already seen: the general
-/// path lets the last of repeated keys win; rather than mimic that, give up.
-fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
-    match slot {
-        Some(_) => None,
-        None => {
-            *slot = Some(value);
-            Some(())
-        }
     }
 }
 
-/// Where the first `\\` or `"` of `b` is. Values are short (4 to 36
-/// bytes): eight bytes at a time in a register beats both a byte loop and
-/// a `memchr` call here.
-pub(super) fn quote_or_backslash(b: &[u8]) -> Option<usize> {
+/// A position in the argument string.
+struct Cursor<'a> {
+    s: &'a str,
+    i: usize,
+}
+
+/// `None` when the key was already seen: the general path lets the last of
+/// repeated keys win; rather than mimic that, give up.
+fn fresh<T>(slot: &Option<T>) -> Option<()> {
+    slot.is_none().then_some(())
+}
+
+/// Stores `value` in `slot` unless the key was already seen ([`fresh`]).
+fn once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    fresh(slot)?;
+    *slot = Some(value);
+    Some(())
+}
+
+/// Where the string value at the start of `b` stops being plain: the first
+/// `\\`, `"` or control character (JSON refuses those raw in a string; the
+/// general path then reports it). Values are short (4 to 36 bytes): eight
+/// bytes at a time in a register beats both a byte loop and a `memchr`
+/// call here.
+pub(super) fn string_end(b: &[u8]) -> Option<usize> {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // The high bit of each byte of `x` equal to `c`, exact up to the first
-    // such byte (a borrow may mark bytes after it, never before).
-    let eq = |x: u64, c: u8| {
-        let y = x ^ (ONES * u64::from(c));
-        y.wrapping_sub(ONES) & !y & HIGH
-    };
+    // The high bit of each byte of `x` below `n` (at most 0x80), exact up
+    // to the first such byte (a borrow may mark bytes after it, never
+    // before).
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    // Bytes equal to `c` are the zero bytes of `x ^ c`.
+    let eq = |x: u64, c: u8| below(x ^ (ONES * u64::from(c)), 1);
     let mut chunks = b.chunks_exact(8);
     let mut at = 0;
     for chunk in chunks.by_ref() {
         let x = u64::from_le_bytes(chunk.try_into().ok()?);
-        let hits = eq(x, b'\\') | eq(x, b'"');
+        let hits = eq(x, b'\\') | eq(x, b'"') | below(x, 0x20);
         if hits != 0 {
             // Little-endian: the lowest set bit is the first byte.
             return Some(at + (hits.trailing_zeros() / 8) as usize);
@@ -182,7 +177,7 @@ pub(super) fn quote_or_backslash(b: &[u8]) -> Option<usize> {
     let tail = chunks
         .remainder()
         .iter()
-        .position(|&c| c == b'\\' || c == b'"')?;
+        .position(|&c| c == b'\\' || c == b'"' || c < 0x20)?;
     Some(at + tail)
 }
 
@@ -190,17 +185,22 @@ pub(super) fn quote_or_backslash(b: &[u8]) -> Option<usize> {
 const U64_DIGITS: u32 = 19;
 
 impl<'a> Cursor<'a> {
+    #[inline(always)]
+    fn b(&self) -> &'a [u8] {
+        self.s.as_bytes()
+    }
+
     // Inlined so that each literal's length is a constant and the compare
     // needs no call to memcmp.
     #[inline(always)]
     fn eat(&mut self, lit: &[u8]) -> Option<()> {
-        let rest = self.b.get(self.i..)?;
+        let rest = self.b().get(self.i..)?;
         rest.starts_with(lit).then(|| self.i += lit.len())
     }
 
     #[inline(always)]
     fn peek(&self) -> Option<u8> {
-        self.b.get(self.i).copied()
+        self.b().get(self.i).copied()
     }
 
     #[inline(always)]
@@ -212,16 +212,17 @@ impl<'a> Cursor<'a> {
 
     /// The content of a string quoted with `q` that has no escape at all:
     /// it ends at the first backslash, and a raw `"` before that would end
-    /// the argument string itself.
+    /// the argument string itself. That end is a character boundary: every
+    /// byte of a multi-byte character is 0x80 or above.
     #[inline(always)]
-    fn string(&mut self, q: &[u8]) -> Option<&'a [u8]> {
+    fn string(&mut self, q: &[u8]) -> Option<&'a str> {
         self.eat(q)?;
-        let rest = self.b.get(self.i..)?;
-        let len = quote_or_backslash(rest)?;
+        let start = self.i;
+        let len = string_end(self.b().get(start..)?)?;
         self.i += len;
         // Anything but this level's closing quote is an escape: give up.
         self.eat(q)?;
-        rest.get(..len)
+        self.s.get(start..start + len)
     }
 
     /// The digits at the cursor, folded into `acc`: how many there were.
@@ -237,14 +238,17 @@ impl<'a> Cursor<'a> {
         n
     }
 
-    /// An exact decimal. A plain one (no sign, no exponent, at most 19
-    /// digits) is its digits as the mantissa and its fraction's length as the
-    /// scale, which is exactly what the models' parser makes of it; any
-    /// other number is read again by that parser.
-    // Inlined: returned through memory, the `Decimal` was written in pieces
-    // and read back whole, a store-forwarding stall per number.
+    /// An exact decimal, into `slot` unless it is [`fresh`]. A plain one (no
+    /// sign, no exponent, at most 19 digits) is its digits as the mantissa
+    /// and its fraction's length as the scale, which is exactly what the
+    /// models' parser makes of it; any other number is read again by that
+    /// parser.
+    // Written into its slot, not returned: a returned `Decimal` was built
+    // in pieces on the stack and read back whole, a store-forwarding stall
+    // per number.
     #[inline(always)]
-    fn decimal(&mut self) -> Option<Decimal> {
+    fn decimal(&mut self, slot: &mut Option<Decimal>) -> Option<()> {
+        fresh(slot)?;
         let start = self.i;
         let mut mantissa = 0;
         let whole = match self.peek()? {
@@ -253,7 +257,7 @@ impl<'a> Cursor<'a> {
                 1
             }
             b'1'..=b'9' => self.digits(&mut mantissa),
-            _ => return self.decimal_by_parser(start),
+            _ => return self.decimal_by_parser(start, slot),
         };
         let mut scale = 0;
         if self.peek() == Some(b'.') {
@@ -264,18 +268,19 @@ impl<'a> Cursor<'a> {
             }
         }
         if matches!(self.peek(), Some(b'e' | b'E')) || whole + scale > U64_DIGITS {
-            return self.decimal_by_parser(start);
+            return self.decimal_by_parser(start, slot);
         }
         // Truncating casts split the u64 into the 96-bit mantissa's words.
         #[allow(clippy::cast_possible_truncation)]
         let (lo, mid) = (mantissa as u32, (mantissa >> 32) as u32);
-        Some(Decimal::from_parts(lo, mid, 0, false, scale))
+        *slot = Some(Decimal::from_parts(lo, mid, 0, false, scale));
+        Some(())
     }
 
     /// A number from `start` in strict JSON syntax, through the models'
     /// exact-decimal parser.
     #[cold]
-    fn decimal_by_parser(&mut self, start: usize) -> Option<Decimal> {
+    fn decimal_by_parser(&mut self, start: usize, slot: &mut Option<Decimal>) -> Option<()> {
         self.i = start;
         if self.peek() == Some(b'-') {
             self.i += 1;
@@ -303,13 +308,16 @@ impl<'a> Cursor<'a> {
                 return None;
             }
         }
-        parse_exact(text(self.b.get(start..self.i)?)?).ok()
+        *slot = Some(parse_exact(self.s.get(start..self.i)?).ok()?);
+        Some(())
     }
 
-    /// A timestamp: a string, or unix milliseconds small enough that
-    /// serde_json hands them over as an unsigned integer fitting `i64`
-    /// (at most 18 digits, no leading zero, no fraction or exponent).
-    fn timestamp(&mut self) -> Option<Timestamp> {
+    /// A timestamp, into `slot` unless it is [`fresh`]: a string, or unix
+    /// milliseconds small enough that serde_json hands them over as an
+    /// unsigned integer fitting `i64` (at most 18 digits, no leading zero,
+    /// no fraction or exponent).
+    fn timestamp(&mut self, slot: &mut Option<Timestamp>) -> Option<()> {
+        fresh(slot)?;
         let mut millis = 0;
         let n = match self.peek()? {
             b'0' => {
@@ -317,12 +325,16 @@ impl<'a> Cursor<'a> {
                 1
             }
             b'1'..=b'9' => self.digits(&mut millis),
-            _ => return self.string(Q2).and_then(text).map(Timestamp::from_text),
+            _ => {
+                *slot = Some(Timestamp::from_text(self.string(Q2)?));
+                return Some(());
+            }
         };
         if n > 18 || matches!(self.peek(), Some(b'.' | b'e' | b'E' | b'0'..=b'9')) {
             return None;
         }
-        Some(Timestamp::from_unix_millis(i64::try_from(millis).ok()?))
+        *slot = Some(Timestamp::from_unix_millis(i64::try_from(millis).ok()?));
+        Some(())
     }
 
     /// `"name":` quoted with `q`, taken whole when it is there. Keys are
@@ -330,7 +342,7 @@ impl<'a> Cursor<'a> {
     /// anyway, so comparing the known ones as literals is enough.
     #[inline(always)]
     fn key(&mut self, q: &[u8], name: &[u8]) -> bool {
-        let at = |from: usize, lit: &[u8]| self.b.get(from..).is_some_and(|r| r.starts_with(lit));
+        let at = |from: usize, lit: &[u8]| self.b().get(from..).is_some_and(|r| r.starts_with(lit));
         let (i, n) = (self.i, q.len());
         let found = at(i, q)
             && at(i + n, name)
@@ -346,7 +358,7 @@ impl<'a> Cursor<'a> {
     /// the literals worth comparing.
     #[inline(always)]
     fn key_initial(&self, q: &[u8]) -> Option<u8> {
-        self.b.get(self.i + q.len()).copied()
+        self.b().get(self.i + q.len()).copied()
     }
 
     /// Members of an object up to its `}`, after its `{`.
@@ -366,8 +378,8 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn envelope(&mut self) -> Option<EnvelopeParts<'a>> {
-        let mut p = EnvelopeParts::default();
+    fn envelope(&mut self, parts: &mut Parts<'a>) -> Option<()> {
+        let (p, quote) = (&mut parts.envelope, &mut parts.quote);
         self.members(|cur| match cur.key_initial(Q1)? {
             b'c' if cur.key(Q1, b"channel") => once(&mut p.channel, cur.string(Q1)?),
             b'c' if cur.key(Q1, b"clientId") => once(&mut p.client_id, cur.string(Q1)?),
@@ -379,34 +391,31 @@ impl<'a> Cursor<'a> {
                 cur.eat(Q1)?;
                 cur.eat(subject)?;
                 cur.eat(Q1)?;
-                once(&mut p.subject, subject)
+                once(&mut p.subject, PRICE_UPDATE_SUBJECT)
             }
-            b'd' if cur.key(Q1, b"data") => {
+            b'd' if cur.key(Q1, b"data") && !p.data => {
+                p.data = true;
                 cur.eat(Q1)?;
-                let quote = cur.quote()?;
-                cur.eat(Q1)?;
-                once(&mut p.data, quote)
+                cur.quote(quote)?;
+                cur.eat(Q1)
             }
             _ => None,
-        })?;
-        p.subject.is_some().then_some(p)
+        })
     }
 
-    fn quote(&mut self) -> Option<QuoteParts<'a>> {
-        let mut p = QuoteParts::default();
+    fn quote(&mut self, p: &mut QuoteParts<'a>) -> Option<()> {
         self.members(|cur| match cur.key_initial(Q2)? {
             b'i' if cur.key(Q2, b"id") => once(&mut p.id, cur.string(Q2)?),
             b'p' if cur.key(Q2, b"pair") => once(&mut p.pair, cur.string(Q2)?),
-            b'b' if cur.key(Q2, b"buyPrice") => once(&mut p.buy_price, cur.decimal()?),
-            b's' if cur.key(Q2, b"sellPrice") => once(&mut p.sell_price, cur.decimal()?),
-            b's' if cur.key(Q2, b"size") => once(&mut p.size, cur.decimal()?),
-            b'm' if cur.key(Q2, b"markPrice") => once(&mut p.mark_price, cur.decimal()?),
+            b'b' if cur.key(Q2, b"buyPrice") => cur.decimal(&mut p.buy_price),
+            b's' if cur.key(Q2, b"sellPrice") => cur.decimal(&mut p.sell_price),
+            b's' if cur.key(Q2, b"size") => cur.decimal(&mut p.size),
+            b'm' if cur.key(Q2, b"markPrice") => cur.decimal(&mut p.mark_price),
             // One field under two names (quirks 1, 2): both at once is a repeat.
             b't' if cur.key(Q2, b"timestamp") || cur.key(Q2, b"timeStamp") => {
-                once(&mut p.timestamp, cur.timestamp()?)
+                cur.timestamp(&mut p.timestamp)
             }
             _ => None,
-        })?;
-        Some(p)
+        })
     }
 }

@@ -296,7 +296,6 @@ fn escapes_non_ascii_and_whitespace_fall_back() {
     for (data, id) in [
         (r#"{"id":"a\/b"}"#, "a/b"),
         (r#"{"id":"caf\u00e9"}"#, "café"),
-        (r#"{"id":"café"}"#, "café"),
         (r#"{"id":"tab\there"}"#, "tab\there"),
         (r#"{"id":"q\"uote"}"#, "q\"uote"),
         (r#"{ "id" : "spaced" }"#, "spaced"),
@@ -311,6 +310,34 @@ fn escapes_non_ascii_and_whitespace_fall_back() {
     let escaped = envelope(QUOTE).replace("px-BTCUSDT-1", "px\\/1");
     let u = fallback_price(&record(&escaped));
     assert_eq!(u.envelope.client_id.as_deref(), Some("px/1"));
+}
+
+#[test]
+fn raw_non_ascii_is_read_and_raw_control_characters_fall_back() {
+    let u = fast(&price(r#"{"id":"café ₿ 🚀","pair":"ÉTH"}"#));
+    assert_eq!(
+        (u.quote.id.as_str(), u.quote.pair.as_str()),
+        ("café ₿ 🚀", "ÉTH")
+    );
+    let env = envelope(QUOTE).replace("px-BTCUSDT-1", "px-€");
+    assert_eq!(
+        fast(&record(&env)).envelope.client_id.as_deref(),
+        Some("px-€")
+    );
+    // JSON refuses a raw control character in a string: the general path
+    // reports it, whichever level's value holds it.
+    for raw in [0x01, b'\t', 0x1f] {
+        for with_x in [
+            price(r#"{"id":"aXb"}"#),
+            record(&envelope(QUOTE).replace("px-", "pxX")),
+        ] {
+            let rec: Vec<u8> = with_x
+                .iter()
+                .map(|&c| if c == b'X' { raw } else { c })
+                .collect();
+            assert!(fallback(&rec).is_err(), "{raw:#x}");
+        }
+    }
 }
 
 #[test]
@@ -475,22 +502,30 @@ fn fixture_price_update_goes_the_fast_path_once_stringified() {
 
 #[test]
 fn string_ends_are_found_at_every_offset() {
-    let naive = |b: &[u8]| b.iter().position(|&c| c == b'\\' || c == b'"');
+    let naive = |b: &[u8]| b.iter().position(|&c| c == b'\\' || c == b'"' || c < 0x20);
     for len in 0..40 {
-        // Bytes one bit away from the targets (`]`, `#`) must not match.
+        // Bytes one bit away from the targets (`]`, `#`), the lowest
+        // printable one, and bytes of multi-byte characters must not match.
         let plain: Vec<u8> = (0..len)
-            .map(|j| [b'a', b'\\' ^ 1, b'"' ^ 1, b'~'][j % 4])
+            .map(|j| [b'a', b'\\' ^ 1, b'"' ^ 1, b'~', b' ', 0x80, 0x9f, 0xff][j % 8])
             .collect();
-        assert_eq!(super::scan::quote_or_backslash(&plain), None, "{len}");
+        assert_eq!(super::scan::string_end(&plain), None, "{len}");
         for at in 0..len {
-            for (first, later) in [(b'\\', b'"'), (b'"', b'\\'), (b'\\', b'\\')] {
+            for (first, later) in [
+                (b'\\', b'"'),
+                (b'"', b'\\'),
+                (b'\\', b'\\'),
+                (0x1f, b'"'),
+                (0x00, 0x1f),
+                (b'\n', b'\\'),
+            ] {
                 let mut b = plain.clone();
                 b[at] = first;
                 // A second hit after the first must not move the answer.
                 for (j, c) in b.iter_mut().enumerate().skip(at + 1) {
-                    *c = [later, b'\\' ^ 1, b'"' ^ 1, b']'][j % 4];
+                    *c = [later, b'\\' ^ 1, b'"' ^ 1, b']', 0x00][j % 5];
                 }
-                assert_eq!(super::scan::quote_or_backslash(&b), naive(&b), "{len} {at}");
+                assert_eq!(super::scan::string_end(&b), naive(&b), "{len} {at}");
                 assert_eq!(naive(&b), Some(at));
             }
         }
