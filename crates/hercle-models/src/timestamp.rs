@@ -29,50 +29,64 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Timestamp {
     wire: Wire,
-    parsed: Option<OffsetDateTime>,
 }
 
+// `parsed` is a function of `raw`, so the derived comparisons and hash
+// agree with comparing what was sent.
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Wire {
-    Text(Box<str>),
+    /// Parsed once, on arrival: the lenient parse is the costly part.
+    Text {
+        raw: Box<str>,
+        parsed: Option<OffsetDateTime>,
+    },
+    /// Converted when asked ([`Timestamp::get`]): cheap, and a price feed
+    /// stamped in milliseconds need not pay for it on every update.
     UnixMillis(i64),
+}
+
+/// The instant `millis` after the unix epoch, if `time` can represent it.
+/// Seconds, then the millisecond: no 128-bit division.
+fn from_millis(millis: i64) -> Option<OffsetDateTime> {
+    let ms = u16::try_from(millis.rem_euclid(1000)).ok()?;
+    OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
+        .ok()?
+        .replace_millisecond(ms)
+        .ok()
 }
 
 impl Timestamp {
     /// Reads the text form. Never fails: unparseable text is kept as invalid.
     pub fn from_text(text: &str) -> Self {
         Timestamp {
-            parsed: parse_rfc3339_lenient(text).filter(|t| !is_sentinel(*t)),
-            wire: Wire::Text(text.into()),
+            wire: Wire::Text {
+                parsed: parse_rfc3339_lenient(text).filter(|t| !is_sentinel(*t)),
+                raw: text.into(),
+            },
         }
     }
 
     /// A unix-millisecond timestamp, as the banking endpoints send.
     pub fn from_unix_millis(millis: i64) -> Self {
-        // Seconds, then the millisecond: no 128-bit division (the price
-        // feed stamps every update), and out of range is refused up front.
-        let ms = u16::try_from(millis.rem_euclid(1000)).ok();
-        let parsed = OffsetDateTime::from_unix_timestamp(millis.div_euclid(1000))
-            .ok()
-            .zip(ms)
-            .and_then(|(t, ms)| t.replace_millisecond(ms).ok());
         Timestamp {
             wire: Wire::UnixMillis(millis),
-            parsed,
         }
     }
 
     /// The instant, when the wire value denotes one (not absent, not invalid).
     pub fn get(&self) -> Option<OffsetDateTime> {
-        self.parsed
+        match self.wire {
+            Wire::Text { parsed, .. } => parsed,
+            Wire::UnixMillis(ms) => from_millis(ms),
+        }
     }
 
     /// `""` or `0001-01-01T00:00:00` (.NET's `DateTime.MinValue`): the API's
     /// ways of saying "no value".
     pub fn is_absent(&self) -> bool {
         match &self.wire {
-            Wire::Text(t) => {
-                t.trim().is_empty() || parse_rfc3339_lenient(t).is_some_and(is_sentinel)
+            Wire::Text { raw, .. } => {
+                raw.trim().is_empty() || parse_rfc3339_lenient(raw).is_some_and(is_sentinel)
             }
             Wire::UnixMillis(_) => false,
         }
@@ -80,13 +94,13 @@ impl Timestamp {
 
     /// Present but not a valid date-time (e.g. `2023-07-23T32:35.000Z`).
     pub fn is_invalid(&self) -> bool {
-        self.parsed.is_none() && !self.is_absent()
+        self.get().is_none() && !self.is_absent()
     }
 
     /// The text exactly as received, for text timestamps.
     pub fn raw_text(&self) -> Option<&str> {
         match &self.wire {
-            Wire::Text(t) => Some(t),
+            Wire::Text { raw, .. } => Some(raw),
             Wire::UnixMillis(_) => None,
         }
     }
@@ -95,7 +109,7 @@ impl Timestamp {
     pub fn unix_millis(&self) -> Option<i64> {
         match self.wire {
             Wire::UnixMillis(ms) => Some(ms),
-            Wire::Text(_) => None,
+            Wire::Text { .. } => None,
         }
     }
 }
@@ -108,18 +122,22 @@ impl From<OffsetDateTime> for Timestamp {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         Timestamp {
-            wire: Wire::Text(text.into()),
-            parsed: Some(t),
+            wire: Wire::Text {
+                raw: text.into(),
+                parsed: Some(t),
+            },
         }
     }
 }
 
 impl fmt::Debug for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.wire, self.parsed) {
+        match (&self.wire, self.get()) {
             (_, Some(t)) => write!(f, "Timestamp({t})"),
-            (Wire::Text(raw), None) if self.is_absent() => write!(f, "Timestamp(absent {raw:?})"),
-            (Wire::Text(raw), None) => write!(f, "Timestamp(invalid {raw:?})"),
+            (Wire::Text { raw, .. }, None) if self.is_absent() => {
+                write!(f, "Timestamp(absent {raw:?})")
+            }
+            (Wire::Text { raw, .. }, None) => write!(f, "Timestamp(invalid {raw:?})"),
             (Wire::UnixMillis(ms), None) => write!(f, "Timestamp(invalid ms {ms})"),
         }
     }
@@ -128,7 +146,7 @@ impl fmt::Debug for Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.wire {
-            Wire::Text(t) => f.write_str(t),
+            Wire::Text { raw, .. } => f.write_str(raw),
             Wire::UnixMillis(ms) => write!(f, "{ms}"),
         }
     }
@@ -137,7 +155,7 @@ impl fmt::Display for Timestamp {
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.wire {
-            Wire::Text(t) => serializer.serialize_str(t),
+            Wire::Text { raw, .. } => serializer.serialize_str(raw),
             Wire::UnixMillis(ms) => serializer.serialize_i64(*ms),
         }
     }
