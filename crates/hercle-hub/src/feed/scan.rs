@@ -181,6 +181,50 @@ pub(super) fn string_end(b: &[u8]) -> Option<usize> {
     Some(at + tail)
 }
 
+/// 10ⁿ for the lengths [`digit_run`] gives.
+const POW10: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// How many ASCII digits `chunk` (eight bytes) starts with, and their value.
+/// All eight at once in a register: prices and millisecond stamps run to
+/// 8–14 digits, and a loop per digit is a chain of multiplies plus an exit
+/// branch that varies with every number.
+#[inline(always)]
+pub(super) fn digit_run(chunk: &[u8]) -> (usize, u64) {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
+        return (0, 0);
+    };
+    let x = u64::from_le_bytes(bytes);
+    // A byte is a digit when its high nibble is 3 before and after adding
+    // 6. A carry out of a non-digit byte can only disturb the bytes after
+    // it, so the first non-zero byte of `off` is exactly the first
+    // non-digit.
+    let high = ONES * 0xf0;
+    let off = ((x & high) ^ (ONES * 0x30)) | ((x.wrapping_add(ONES * 0x06) & high) ^ (ONES * 0x30));
+    let k = (off.trailing_zeros() / 8) as usize;
+    if k == 0 {
+        return (0, 0);
+    }
+    // The digits' values, the first (most significant) in the lowest byte;
+    // shifting out the bytes after them leaves zeros in front, which are
+    // leading zeros. Then pairs, quads and the eight are combined.
+    let mut v = x.wrapping_sub(ONES * 0x30) << (8 * (8 - k));
+    v = (v.wrapping_mul(10) + (v >> 8)) & 0x00ff_00ff_00ff_00ff;
+    v = (v.wrapping_mul(100) + (v >> 16)) & 0x0000_ffff_0000_ffff;
+    v = (v.wrapping_mul(10_000) + (v >> 32)) & 0xffff_ffff;
+    (k, v)
+}
+
 /// Digits a `u64` holds whatever they are.
 const U64_DIGITS: u32 = 19;
 
@@ -229,8 +273,20 @@ impl<'a> Cursor<'a> {
     #[inline(always)]
     fn digits(&mut self, acc: &mut u64) -> u32 {
         let mut n = 0;
-        while let Some(c @ b'0'..=b'9') = self.peek() {
+        while let Some(chunk) = self.b().get(self.i..self.i + 8) {
+            let (k, value) = digit_run(chunk);
+            let Some(&scale) = POW10.get(k) else {
+                return n;
+            };
             // Wrapping: past 19 digits the value is discarded anyway.
+            *acc = acc.wrapping_mul(scale).wrapping_add(value);
+            self.i += k;
+            n += k as u32;
+            if k < 8 {
+                return n;
+            }
+        }
+        while let Some(c @ b'0'..=b'9') = self.peek() {
             *acc = acc.wrapping_mul(10).wrapping_add(u64::from(c - b'0'));
             self.i += 1;
             n += 1;

@@ -531,3 +531,49 @@ fn string_ends_are_found_at_every_offset() {
         }
     }
 }
+
+#[test]
+fn digit_runs_are_read_eight_bytes_at_a_time() {
+    let naive = |b: &[u8]| {
+        let k = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        let v = b[..k].iter().fold(0, |v, c| v * 10 + u64::from(c - b'0'));
+        (k, v)
+    };
+    // Every run length, followed by bytes next to the digits ('/', ':'),
+    // bytes that carry when 6 is added (0xfa to 0xff) and other stops.
+    let stops = [
+        b'/',
+        b':',
+        b'.',
+        b'e',
+        b'\\',
+        0x00,
+        0x29,
+        0x40,
+        0xfa,
+        0xff,
+        0x3a + 0x80,
+    ];
+    let mut digit = 7_u8;
+    for k in 0..=8 {
+        for stop in stops {
+            for fill in [b'0', b'9', stop, 0xff] {
+                let mut b: Vec<u8> = (0..k)
+                    .map(|_| {
+                        digit = (digit * 3 + 1) % 10;
+                        b'0' + digit
+                    })
+                    .collect();
+                if k < 8 {
+                    b.push(stop);
+                }
+                b.resize(8, fill);
+                assert_eq!(super::scan::digit_run(&b), naive(&b), "{b:?}");
+            }
+        }
+    }
+    assert_eq!(super::scan::digit_run(b"99999999"), (8, 99_999_999));
+    assert_eq!(super::scan::digit_run(b"00000001"), (8, 1));
+    // Not eight bytes: no run (the caller reads such tails byte by byte).
+    assert_eq!(super::scan::digit_run(b"1234567"), (0, 0));
+}
