@@ -145,12 +145,13 @@ fn mix() -> Vec<Vec<u8>> {
                 1 | 2 => {
                     q.id = format!("q/{i}");
                     let data = EmbeddedJson::encode_as_string(&q).unwrap();
-                    // Non-ASCII in a value (.NET's writer would send `\u00E9`,
-                    // serde_json sends UTF-8): the general path's job either way.
+                    // An escape in a value (.NET's writer sends `\u00E9` for
+                    // `é`; any writer escapes a control character): the
+                    // general path's job.
                     let text = serde_json::to_string(&envelope(
                         HubChannel::Subscriptions,
                         feed::PRICE_UPDATE_SUBJECT,
-                        "px-\u{e9}",
+                        "px-\u{1}",
                         data,
                     ))
                     .unwrap();
