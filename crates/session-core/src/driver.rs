@@ -161,10 +161,14 @@ impl<P: Protocol> Subscription<P> {
     }
 }
 
+// Nothing in a subscription is pinned (its queue holds events by value,
+// never borrowed across a poll), whatever the event type.
+impl<P: Protocol> Unpin for Subscription<P> {}
+
 impl<P: Protocol> futures_core::Stream for Subscription<P> {
     type Item = Update<P::Event>;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.rx.poll_recv(cx)
     }
 }
@@ -207,7 +211,7 @@ fn lifecycle(u: Update<SessionEvent>) -> Option<SessionEvent> {
 impl futures_core::Stream for Events {
     type Item = SessionEvent;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         match self.rx.poll_recv(cx) {
             Poll::Ready(Some(u)) => Poll::Ready(lifecycle(u)),
             Poll::Ready(None) => Poll::Ready(None),

@@ -11,9 +11,12 @@ use std::task::{Context, Poll, Waker};
 pub enum DeliveryPolicy {
     /// Keep up to `capacity` updates; when full, drop the oldest and tell
     /// the consumer how many it missed ([`Update::Lagged`]). Memory stays
-    /// bounded and the reader never stalls the socket.
+    /// bounded and the reader never stalls the socket. The stream takes
+    /// what is queued in one go and hands it out in order, so it may hold
+    /// up to `capacity` more that it has already taken; those are never
+    /// dropped.
     Buffered {
-        /// Updates held at most (0 counts as 1).
+        /// Updates queued at most (0 counts as 1).
         capacity: usize,
     },
     /// Keep only the newest update (conflation): right for prices, where an
@@ -68,7 +71,13 @@ pub(crate) fn mailbox<T>(policy: DeliveryPolicy) -> (MailboxTx<T>, MailboxRx<T>)
         receiver_gone: false,
         waker: None,
     }));
-    (MailboxTx(inner.clone()), MailboxRx(inner))
+    (
+        MailboxTx(inner.clone()),
+        MailboxRx {
+            shared: inner,
+            taken: VecDeque::new(),
+        },
+    )
 }
 
 /// The session's end of a mailbox. Dropping it ends the stream.
@@ -124,14 +133,34 @@ impl<T> Drop for MailboxTx<T> {
 
 /// The consumer's end of a mailbox.
 #[derive(Debug)]
-pub(crate) struct MailboxRx<T>(Arc<Mutex<Inner<T>>>);
+pub(crate) struct MailboxRx<T> {
+    shared: Arc<Mutex<Inner<T>>>,
+    /// A buffered queue taken whole under one lock: a lock and unlock per
+    /// update were most of what delivery cost at a high rate. Older than
+    /// anything still queued, so handed out first; a `Lagged` counted
+    /// meanwhile concerns newer updates and follows them.
+    taken: VecDeque<Update<T>>,
+}
 
 impl<T> MailboxRx<T> {
-    pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<Option<Update<T>>> {
-        let mut g = lock(&self.0);
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Update<T>>> {
+        if let Some(u) = self.taken.pop_front() {
+            return Poll::Ready(Some(u));
+        }
+        let mut g = lock(&self.shared);
         if g.missed > 0 {
             let missed = std::mem::take(&mut g.missed);
             return Poll::Ready(Some(Update::Lagged { missed }));
+        }
+        // Not for `Latest`: an update taken early could no longer be
+        // replaced by a newer one.
+        if matches!(g.policy, DeliveryPolicy::Buffered { .. }) && g.queue.len() > 1 {
+            // The queue keeps the buffer `taken` had, so neither side
+            // allocates in the steady state.
+            std::mem::swap(&mut g.queue, &mut self.taken);
+            g.items = 0;
+            drop(g);
+            return Poll::Ready(self.taken.pop_front());
         }
         if let Some(u) = g.queue.pop_front() {
             if matches!(u, Update::Item(_)) {
@@ -146,15 +175,69 @@ impl<T> MailboxRx<T> {
         Poll::Pending
     }
 
-    pub(crate) async fn recv(&self) -> Option<Update<T>> {
+    pub(crate) async fn recv(&mut self) -> Option<Update<T>> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 }
 
 impl<T> Drop for MailboxRx<T> {
     fn drop(&mut self) {
-        let mut g = lock(&self.0);
+        let mut g = lock(&self.shared);
         g.receiver_gone = true;
         g.queue.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next<T>(rx: &mut MailboxRx<T>) -> Option<Update<T>> {
+        match rx.poll_recv(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(u) => u,
+            Poll::Pending => panic!("nothing queued"),
+        }
+    }
+
+    #[test]
+    fn a_taken_batch_comes_first_then_the_lag_it_did_not_see() {
+        let (tx, mut rx) = mailbox(DeliveryPolicy::Buffered { capacity: 4 });
+        for i in 0..3 {
+            tx.push(Update::Item(i));
+        }
+        // Takes all three; hands out the first.
+        assert_eq!(next(&mut rx), Some(Update::Item(0)));
+        // The queue is free again: six more overflow it by two.
+        for i in 3..9 {
+            tx.push(Update::Item(i));
+        }
+        let rest: Vec<_> = std::iter::from_fn(|| {
+            let mut cx = Context::from_waker(Waker::noop());
+            match rx.poll_recv(&mut cx) {
+                Poll::Ready(u) => u,
+                Poll::Pending => None,
+            }
+        })
+        .collect();
+        let mut want = vec![
+            Update::Item(1),
+            Update::Item(2),
+            Update::Lagged { missed: 2 },
+        ];
+        want.extend((5..9).map(Update::Item));
+        assert_eq!(rest, want);
+        drop(tx);
+        assert_eq!(next(&mut rx), None);
+    }
+
+    #[test]
+    fn latest_is_never_taken_early() {
+        let (tx, mut rx) = mailbox(DeliveryPolicy::Latest);
+        tx.push(Update::Gap);
+        tx.push(Update::Item(1));
+        assert_eq!(next(&mut rx), Some(Update::Gap));
+        // Still queued, so a newer update replaces it.
+        tx.push(Update::Item(2));
+        assert_eq!(next(&mut rx), Some(Update::Item(2)));
     }
 }
