@@ -154,10 +154,10 @@ impl<P: Protocol> Subscription<P> {
 
     /// The next update; `None` once the subscription ended (refused by the
     /// peer, or the session closed).
-    // A plain poll, not an `async fn` awaiting the mailbox's: each level
+    // The mailbox's own future, not an `async fn` awaiting it: each level
     // of future moved the update (184 bytes for a price quote) once more.
     pub fn recv(&mut self) -> impl Future<Output = Option<Update<P::Event>>> + '_ {
-        std::future::poll_fn(|cx| self.rx.poll_recv(cx))
+        self.rx.recv()
     }
 }
 
